@@ -1,0 +1,45 @@
+# emopipe — `make` installs the Debian packages, checks them and builds; `make test` runs every test.
+SWIFT      ?= swift
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# C libraries and tools the project needs, all from Debian's packages.
+DEBS       := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
+              libfftw3-dev libopenblas-dev ffmpeg
+PKGCONFIG  := libavformat libavcodec libavutil libswscale libswresample fftw3f openblas
+BIN        := .build/release/emopipe
+
+.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean
+
+all: deps build
+
+deps:
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "emopipe: installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+	else echo "emopipe: Debian packages already installed"; fi
+	@$(MAKE) --no-print-directory check-deps
+
+check-deps:
+	@for pc in $(PKGCONFIG); do \
+	  pkg-config --exists $$pc || { echo "emopipe: pkg-config cannot find $$pc; run 'make deps' (apt-get install $(DEBS))" >&2; exit 1; }; \
+	done; echo "emopipe: pkg-config finds $(PKGCONFIG)"
+
+build:
+	$(SWIFT) build -c release --product emopipe
+	@echo "emopipe: built $(BIN)"
+
+# Every test: unit tests, parity against ../shared/parity (skipped when absent), end-to-end CLI runs.
+test:
+	$(SWIFT) test
+
+bench: build
+	$(BIN) bench
+
+# Regenerate the committed fixture clips and their expectations (needs ffmpeg/ffprobe).
+fixtures:
+	python3 Fixtures/make_fixtures.py
+
+clean:
+	rm -rf .build

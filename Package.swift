@@ -1,0 +1,52 @@
+// swift-tools-version: 6.0
+// emopipe: video → per-frame valence/arousal with the Aff-Wild2 audio-visual fusion models, natively.
+import PackageDescription
+
+/// Numeric code is compiled optimized and for this machine's vector units even in debug builds,
+/// so `swift test` runs the kernels at full speed. Everything else keeps the default settings.
+let numeric: [SwiftSetting] = [
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+    .unsafeFlags(["-target-cpu", "native"]),
+]
+
+let package = Package(
+    name: "emopipe",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "emopipe", targets: ["emopipe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian packages, found by pkg-config, each behind a small shim header.
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat libavcodec libavutil libswscale libswresample",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Stages, one module each.
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: numeric),        // tensors, safetensors, conv/GEMM/pool kernels
+        .target(name: "Media", dependencies: ["CFFmpeg"]),                                    // FFmpeg decoding: frames, audio, image sequences
+        .target(name: "Audio", dependencies: ["CFFTW", "Kernels"], swiftSettings: numeric),   // log-mel spectrograms and per-frame windows
+        .target(name: "Face", dependencies: ["Kernels", "Media"], swiftSettings: numeric),    // detection, tracking, alignment, 112×112 crops
+        .target(name: "Models", dependencies: ["Kernels"], swiftSettings: numeric),           // R(2+1)D-18, ResNet-18, fusion heads
+        .target(name: "Checkpoint", dependencies: ["Kernels"]),                               // torch.save reader → safetensors
+        .target(name: "Pipeline", dependencies: ["Media", "Audio", "Face", "Models", "Kernels"]),
+        .executableTarget(name: "emopipe", dependencies: [
+            "Pipeline", "Media", "Audio", "Face", "Models", "Kernels", "Checkpoint",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Shared by the test targets: locating ../shared/parity and Fixtures/, tolerances, running the binary.
+        .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: numeric),
+        .testTarget(name: "MediaTests", dependencies: ["TestSupport", "Media"]),
+        .testTarget(name: "AudioTests", dependencies: ["TestSupport", "Audio", "Media", "Kernels"]),
+        .testTarget(name: "FaceTests", dependencies: ["TestSupport", "Face", "Media", "Kernels"]),
+        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Kernels"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["TestSupport", "Checkpoint", "Kernels"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Kernels", "Models"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Kernels"]),
+    ]
+)

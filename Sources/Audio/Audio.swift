@@ -1,0 +1,1 @@
+// The Audio module of emopipe. Its parts live in the files beside this one.

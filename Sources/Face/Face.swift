@@ -1,0 +1,1 @@
+// The Face module of emopipe. Its parts live in the files beside this one.

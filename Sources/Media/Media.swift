@@ -1,0 +1,1 @@
+// The Media module of emopipe. Its parts live in the files beside this one.

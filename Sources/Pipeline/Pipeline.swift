@@ -1,0 +1,1 @@
+// The Pipeline module of emopipe. Its parts live in the files beside this one.

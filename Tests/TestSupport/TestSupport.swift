@@ -1,0 +1,110 @@
+import Foundation
+import Kernels
+
+/// Paths and checks shared by the test targets.
+public enum TestPaths {
+    /// The package root (this file is Tests/TestSupport/TestSupport.swift).
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public static var fixtures: URL { packageRoot.appendingPathComponent("Fixtures") }
+
+    public static func fixture(_ name: String) -> String { fixtures.appendingPathComponent(name).path }
+
+    /// `../shared/parity` beside the checkout, or `EMOPIPE_PARITY` when set; nil when absent (tests then skip).
+    public static var parity: URL? {
+        if let env = ProcessInfo.processInfo.environment["EMOPIPE_PARITY"] {
+            return FileManager.default.fileExists(atPath: env) ? URL(fileURLWithPath: env) : nil
+        }
+        let u = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/parity")
+        return FileManager.default.fileExists(atPath: u.path) ? u : nil
+    }
+
+    public static var parityAvailable: Bool { parity != nil }
+
+    public static func parityFile(_ name: String) throws -> SafeTensorsFile {
+        guard let p = parity else { throw SafeTensorsError("shared/parity is absent") }
+        return try SafeTensorsFile(path: p.appendingPathComponent(name).path)
+    }
+
+    public static func parityKeys(_ name: String) throws -> [SyntheticWeights.Key] {
+        guard let p = parity else { throw SafeTensorsError("shared/parity is absent") }
+        return try SyntheticWeights.parseKeys(String(contentsOf: p.appendingPathComponent(name), encoding: .utf8))
+    }
+
+    /// A fresh temporary folder.
+    public static func temporaryDirectory(_ tag: String = "emopipe-test") -> URL {
+        let u = FileManager.default.temporaryDirectory.appendingPathComponent("\(tag)-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        return u
+    }
+
+    /// The built `emopipe` binary (beside the test bundle in the build folder).
+    public static var emopipeBinary: URL {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("emopipe")
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDir), !isDir.boolValue { return candidate }
+            dir.deleteLastPathComponent()
+        }
+        return packageRoot.appendingPathComponent(".build/debug/emopipe")
+    }
+}
+
+/// The parity tolerance of shared/parity/README.md: max|ours − ref| ≤ 1e-4 · max(1, max|ref|).
+public struct ParityResult: CustomStringConvertible, Sendable {
+    public let maxDifference: Float
+    public let bound: Float
+    public var passed: Bool { maxDifference <= bound && maxDifference.isFinite }
+    public var description: String { "max|diff| = \(maxDifference), bound = \(bound)" }
+}
+
+public func parity(_ ours: Tensor, _ reference: Tensor) -> ParityResult {
+    precondition(ours.count == reference.count, "shapes \(ours.shape) and \(reference.shape) differ")
+    var refMax: Float = 0
+    for i in 0..<reference.count { refMax = max(refMax, abs(reference.data[i])) }
+    var d: Float = 0
+    for i in 0..<ours.count {
+        let x = abs(ours.data[i] - reference.data[i])
+        d = x.isNaN ? .nan : max(d, x)
+        if d.isNaN { break }
+    }
+    return ParityResult(maxDifference: d, bound: 1e-4 * max(1, refMax))
+}
+
+/// Result of running a command.
+public struct CommandResult: Sendable {
+    public let status: Int32
+    public let stdout: Data
+    public let stderr: String
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    /// True when the process ended by a signal (a crash), not by exit.
+    public let crashed: Bool
+}
+
+/// Runs a program to completion with a time limit (killed past it), capturing both streams.
+public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                       timeout: TimeInterval = 300) throws -> CommandResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, b in b } }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    final class Box: @unchecked Sendable { var out = Data(); var err = Data() }
+    let box = Box()
+    let group = DispatchGroup()
+    group.enter(); DispatchQueue.global().async { box.out = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    group.enter(); DispatchQueue.global().async { box.err = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let deadline = Date().addingTimeInterval(timeout)
+    while p.isRunning && Date() < deadline { usleep(20_000) }
+    if p.isRunning { p.terminate(); usleep(200_000); if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+    p.waitUntilExit()
+    group.wait()
+    return CommandResult(status: p.terminationStatus, stdout: box.out, stderr: String(decoding: box.err, as: UTF8.self),
+                         crashed: p.terminationReason == .uncaughtSignal)
+}
