@@ -13,6 +13,8 @@ struct EmoPipe: ParsableCommand {
         Weights: see docs/weights.md for obtaining and converting the published checkpoints.
         """,
         version: version,
-        subcommands: []
+        subcommands: [
+            TensorCommand.self,
+        ]
     )
 }
