@@ -1,0 +1,208 @@
+import Kernels
+
+/// torchvision's `r2plus1d_18` (VideoResNet, R(2+1)D-18) as used by TSAV, inference only, BatchNorm folded at load.
+///
+/// Swift properties follow the PyTorch module tree, so every state_dict key maps mechanically:
+/// - `stem.conv0` = `stem.0` (Conv3d 3→45, 1×7×7, stride 1,2,2, pad 0,3,3) ⊕ `stem.1` (BN), then ReLU
+/// - `stem.conv3` = `stem.3` (Conv3d 45→64, 3×1×1, pad 1,0,0) ⊕ `stem.4` (BN), then ReLU
+/// - `layerL[i].conv1.spatial` = `layerL.i.conv1.0.0` (1×3×3, stride 1,s,s) ⊕ `conv1.0.1` (BN), ReLU
+/// - `layerL[i].conv1.temporal` = `layerL.i.conv1.0.3` (3×1×1, stride s,1,1) ⊕ `conv1.1` (BN), ReLU
+/// - `layerL[i].conv2.*` likewise with stride 1 and no ReLU before the residual add
+/// - `layerL[0].downsample` = `downsample.0` (1×1×1, stride 2,2,2) ⊕ `downsample.1` (BN), layers 2–4
+///
+/// The checkpoint's stem has 4 input channels (RGB + landmark mask); the fusion models use `[:, 0:3]` and
+/// nothing is rescaled. The output is layer4 (N, 512, 1, 7, 7 for 8×112×112 clips), with no pooling or fc.
+public final class R2Plus1D18: @unchecked Sendable {
+    /// `Conv2Plus1D` followed by its BatchNorm: a spatial and a temporal convolution with BN folded into each.
+    public struct Conv2Plus1D: Sendable {
+        public let spatial: Conv3D   // (mid, in, 1, 3, 3)
+        public let temporal: Conv3D  // (out, mid, 3, 1, 1)
+    }
+
+    public struct BasicBlock: Sendable {
+        public let conv1: Conv2Plus1D
+        public let conv2: Conv2Plus1D
+        public let downsample: Conv3D?
+    }
+
+    public struct Stem: Sendable {
+        public let conv0: Conv3D
+        public let conv3: Conv3D
+    }
+
+    public let stem: Stem
+    public let layer1: [BasicBlock], layer2: [BasicBlock], layer3: [BasicBlock], layer4: [BasicBlock]
+    public var layers: [[BasicBlock]] { [layer1, layer2, layer3, layer4] }
+
+    public static let widths = [64, 128, 256, 512]
+    public static let outChannels = 512
+
+    /// Mid-channels of a (2+1)D block: floor(in·out·27 / (9·in + 3·out)).
+    public static func midPlanes(_ inPlanes: Int, _ planes: Int) -> Int { inPlanes * planes * 27 / (9 * inPlanes + 3 * planes) }
+
+    /// The blocks' (inPlanes, planes, stride), in order.
+    static var blockPlan: [[(inPlanes: Int, planes: Int, stride: Int)]] {
+        var inPlanes = 64
+        return widths.enumerated().map { (i, planes) in
+            let s = i == 0 ? 1 : 2
+            defer { inPlanes = planes }
+            return [(inPlanes, planes, s), (planes, planes, 1)]
+        }
+    }
+
+    /// state_dict keys and shapes under `prefix` (e.g. `video_model.r2plus1d.`), in PyTorch's order, without `fc`.
+    public static func stateDictKeys(prefix p: String, stemInputChannels: Int = 4) -> [StateDictKey] {
+        var keys = StateDictKey.convBN(conv: p + "stem.0", bn: p + "stem.1", weight: [45, stemInputChannels, 1, 7, 7])
+        keys += StateDictKey.convBN(conv: p + "stem.3", bn: p + "stem.4", weight: [64, 45, 3, 1, 1])
+        for (l, blocks) in blockPlan.enumerated() {
+            for (i, b) in blocks.enumerated() {
+                let q = "\(p)layer\(l + 1).\(i)."
+                let mid = midPlanes(b.inPlanes, b.planes)
+                keys += StateDictKey.convBN(conv: q + "conv1.0.0", bn: q + "conv1.0.1", weight: [mid, b.inPlanes, 1, 3, 3])
+                keys += StateDictKey.convBN(conv: q + "conv1.0.3", bn: q + "conv1.1", weight: [b.planes, mid, 3, 1, 1])
+                keys += StateDictKey.convBN(conv: q + "conv2.0.0", bn: q + "conv2.0.1", weight: [mid, b.planes, 1, 3, 3])
+                keys += StateDictKey.convBN(conv: q + "conv2.0.3", bn: q + "conv2.1", weight: [b.planes, mid, 3, 1, 1])
+                if b.stride != 1 || b.inPlanes != b.planes {
+                    keys += StateDictKey.convBN(conv: q + "downsample.0", bn: q + "downsample.1", weight: [b.planes, b.inPlanes, 1, 1, 1])
+                }
+            }
+        }
+        return keys
+    }
+
+    /// Builds the network from a reader whose names start with `prefix`. The stem weight may have 4 input channels
+    /// (TSAV checkpoint: only channels 0–2 are used) or 3.
+    public init(_ r: StateDictReader, prefix p: String) throws {
+        let stemName = p + "stem.0.weight"
+        guard let stemEntry = r.file.entries[stemName] else {
+            throw WeightsError("\(r.file.path): missing tensor \(stemName) (45,4,1,7,7)")
+        }
+        guard stemEntry.shape.count == 5, stemEntry.shape[0] == 45, [3, 4].contains(stemEntry.shape[1]),
+              Array(stemEntry.shape[2...]) == [1, 7, 7] else {
+            throw WeightsError("\(r.file.path): tensor \(stemName) has shape \(Tensor.shapeString(stemEntry.shape)), expected (45,4,1,7,7) or (45,3,1,7,7)")
+        }
+        let full = try r.tensor(stemName, stemEntry.shape)
+        let rgb = Tensor(zeros: [45, 3, 1, 7, 7])
+        for o in 0..<45 { for c in 0..<3 { for k in 0..<49 { rgb.data[(o * 3 + c) * 49 + k] = full.data[(o * stemEntry.shape[1] + c) * 49 + k] } } }
+        stem = Stem(conv0: Conv3D(weight: rgb, batchNorm: try r.batchNorm(p + "stem.1", channels: 45), stride: (1, 2, 2), padding: (0, 3, 3)),
+                    conv3: try r.convBN(conv: p + "stem.3", bn: p + "stem.4", shape: [64, 45, 3, 1, 1], stride: (1, 1, 1), padding: (1, 0, 0)))
+        var layers: [[BasicBlock]] = []
+        for (l, blocks) in Self.blockPlan.enumerated() {
+            layers.append(try blocks.enumerated().map { (i, b) in
+                let q = "\(p)layer\(l + 1).\(i)."
+                let mid = Self.midPlanes(b.inPlanes, b.planes), s = b.stride
+                func unit(_ name: String, _ cin: Int, _ s: Int) throws -> Conv2Plus1D {
+                    Conv2Plus1D(spatial: try r.convBN(conv: q + name + ".0.0", bn: q + name + ".0.1", shape: [mid, cin, 1, 3, 3],
+                                                      stride: (1, s, s), padding: (0, 1, 1)),
+                                temporal: try r.convBN(conv: q + name + ".0.3", bn: q + name + ".1", shape: [b.planes, mid, 3, 1, 1],
+                                                       stride: (s, 1, 1), padding: (1, 0, 0)))
+                }
+                let down = (s != 1 || b.inPlanes != b.planes)
+                    ? try r.convBN(conv: q + "downsample.0", bn: q + "downsample.1", shape: [b.planes, b.inPlanes, 1, 1, 1],
+                                   stride: (s, s, s), padding: (0, 0, 0)) : nil
+                return BasicBlock(conv1: try unit("conv1", b.inPlanes, s), conv2: try unit("conv2", b.planes, 1), downsample: down)
+            })
+        }
+        (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
+    }
+
+    /// Per-worker buffers; grown on first use, reused afterwards (no allocation in a steady-state forward).
+    public final class Workspace {
+        let input = ScratchBuffer(), a = ScratchBuffer(), b = ScratchBuffer(), c = ScratchBuffer()
+        let mid = ScratchBuffer(), down = ScratchBuffer(), im2col = ScratchBuffer()
+        /// The input shape the activation size was computed for, and the largest activation (floats) for it.
+        var plannedInput: ActivationShape?, largestActivation = 0
+        public init() {}
+    }
+
+    /// Every convolution with its input shape, in execution order (for FLOP counts and buffer sizing).
+    public func convolutions(for input: ActivationShape) -> [(name: String, conv: Conv3D, input: ActivationShape)] {
+        var out: [(String, Conv3D, ActivationShape)] = []
+        var s = input
+        func add(_ n: String, _ c: Conv3D) -> ActivationShape { out.append((n, c, s)); s = c.outputShape(s)!; return s }
+        _ = add("stem.0", stem.conv0); _ = add("stem.3", stem.conv3)
+        for (l, blocks) in layers.enumerated() {
+            for (i, b) in blocks.enumerated() {
+                let x = s
+                _ = add("layer\(l + 1).\(i).conv1.0.0", b.conv1.spatial); _ = add("layer\(l + 1).\(i).conv1.0.3", b.conv1.temporal)
+                _ = add("layer\(l + 1).\(i).conv2.0.0", b.conv2.spatial)
+                if let d = b.downsample { out.append(("layer\(l + 1).\(i).downsample.0", d, x)) }
+                _ = add("layer\(l + 1).\(i).conv2.0.3", b.conv2.temporal)
+            }
+        }
+        return out
+    }
+
+    /// FLOPs (2 per multiply-add) of the convolutions for `n` clips of (T, H, W).
+    public func flops(clips n: Int, t: Int = 8, h: Int = 112, w: Int = 112) -> Double {
+        convolutions(for: ActivationShape(n: n, t: t, h: h, w: w, c: 3)).reduce(0) { $0 + $1.conv.flops($1.input) }
+    }
+
+    /// Runs `n` clips (N, 3, T, H, W) channel-major and writes layer4 flattened channel-major (N, 512·T4·H4·W4),
+    /// the per-channel mean over layer4's positions (N, 512), and optionally the per-channel max (N, 512).
+    /// Returns layer4's shape.
+    @discardableResult
+    public func forward(clips x: UnsafePointer<Float>, n: Int, t: Int, h: Int, w: Int, workspace ws: Workspace,
+                        layer4 out: UnsafeMutablePointer<Float>?, pooled: UnsafeMutablePointer<Float>?,
+                        maxPooled: UnsafeMutablePointer<Float>? = nil) -> ActivationShape {
+        var s = ActivationShape(n: n, t: t, h: h, w: w, c: 3)
+        if ws.plannedInput != s {
+            ws.largestActivation = convolutions(for: s).reduce(0) { max($0, $1.conv.outputShape($1.input)!.count) }
+            ws.plannedInput = s
+        }
+        let largest = ws.largestActivation
+        let input = ws.input.reserve(s.count)
+        Layout.toChannelsLast(x, input, n: n, c: 3, spatial: s.positionsPerSample)
+        var cur = ws.a.reserve(largest), tmp = ws.b.reserve(largest), next = ws.c.reserve(largest)
+        let mid = ws.mid.reserve(largest), down = ws.down.reserve(largest)
+        let scratch = ws.im2col
+
+        s = stem.conv0.forward(input, s, into: tmp, relu: true, scratch: scratch)
+        s = stem.conv3.forward(tmp, s, into: cur, relu: true, scratch: scratch)
+        for blocks in layers {
+            for b in blocks {
+                let x0 = s
+                var u = b.conv1.spatial.forward(cur, x0, into: mid, relu: true, scratch: scratch)
+                u = b.conv1.temporal.forward(mid, u, into: tmp, relu: true, scratch: scratch)
+                u = b.conv2.spatial.forward(tmp, u, into: mid, relu: true, scratch: scratch)
+                var residual = UnsafePointer(cur)
+                if let d = b.downsample {
+                    d.forward(cur, x0, into: down, relu: false, scratch: scratch)
+                    residual = UnsafePointer(down)
+                }
+                s = b.conv2.temporal.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch)
+                swap(&cur, &next)
+            }
+        }
+        if let out { Layout.toChannelsFirst(cur, out, n: n, c: s.c, spatial: s.positionsPerSample) }
+        if let pooled { Pooling.globalAverage(cur, s, into: pooled) }
+        if let maxPooled { Pooling.globalMax(cur, s, into: maxPooled) }
+        return s
+    }
+
+    /// Outputs of `forward(_:workspace:)`.
+    public struct Output: Sendable {
+        public let layer4: Tensor      // (N, 512·T4·H4·W4), channel-major (C, T, H, W)
+        public let pooled: Tensor      // (N, 512)
+        public let maxPooled: Tensor?  // (N, 512)
+    }
+
+    /// Runs a (N, 3, T, H, W) tensor of normalized clips.
+    public func forward(_ clips: Tensor, workspace: Workspace = Workspace(), wantMax: Bool = false) throws -> Output {
+        guard clips.rank == 5, clips.shape[1] == 3 else {
+            throw WeightsError("R(2+1)D-18 input must be (N, 3, T, H, W) normalized RGB clips, got \(Tensor.shapeString(clips.shape))")
+        }
+        let (n, t, h, w) = (clips.shape[0], clips.shape[2], clips.shape[3], clips.shape[4])
+        guard n > 0, t >= 1, h >= 16, w >= 16 else {
+            throw WeightsError("R(2+1)D-18 input \(Tensor.shapeString(clips.shape)) is too small (needs T ≥ 1, H, W ≥ 16)")
+        }
+        let o = ActivationShape(n: n, t: (t + 7) / 8, h: (h + 15) / 16, w: (w + 15) / 16, c: 512)
+        let flat = o.count / n
+        let layer4 = Tensor(zeros: [n, flat]), pooled = Tensor(zeros: [n, 512])
+        let mx = wantMax ? Tensor(zeros: [n, 512]) : nil
+        let s = forward(clips: clips.pointer, n: n, t: t, h: h, w: w, workspace: workspace,
+                        layer4: layer4.pointer, pooled: pooled.pointer, maxPooled: mx?.pointer)
+        precondition(s == o, "layer4 shape \(s) differs from the predicted \(o)")
+        return Output(layer4: layer4, pooled: pooled, maxPooled: mx)
+    }
+}

@@ -1,0 +1,138 @@
+import Kernels
+
+/// torchvision's `resnet18` as TSAV's audio backbone: a 1-channel 7×7 stride-2 stem, BN, ReLU, 3×3 stride-2 max pool,
+/// four stages of two BasicBlocks (64/128/256/512, stride 2 from layer2 on, 1×1 stride-2 downsample), global average
+/// pool → 512. `fc` is the identity. BatchNorm is folded into each convolution at load.
+///
+/// Swift properties follow the PyTorch module tree: `conv1` = `conv1` ⊕ `bn1`; `layerL[i].conv1` = `layerL.i.conv1` ⊕
+/// `layerL.i.bn1`; `layerL[i].conv2` = `conv2` ⊕ `bn2`; `layerL[0].downsample` = `downsample.0` ⊕ `downsample.1`.
+/// Input: (N, 1, 64, T) log-mel spectrograms, any T ≥ 1 (H = 64 mel bands, W = time frames).
+public final class ResNet18: @unchecked Sendable {
+    public struct BasicBlock: Sendable {
+        public let conv1: Conv3D
+        public let conv2: Conv3D
+        public let downsample: Conv3D?
+    }
+
+    public let conv1: Conv3D
+    public let layer1: [BasicBlock], layer2: [BasicBlock], layer3: [BasicBlock], layer4: [BasicBlock]
+    public var layers: [[BasicBlock]] { [layer1, layer2, layer3, layer4] }
+
+    public static let widths = [64, 128, 256, 512]
+    public static let features = 512
+
+    static var blockPlan: [[(inPlanes: Int, planes: Int, stride: Int)]] {
+        var inPlanes = 64
+        return widths.enumerated().map { (i, planes) in
+            let s = i == 0 ? 1 : 2
+            defer { inPlanes = planes }
+            return [(inPlanes, planes, s), (planes, planes, 1)]
+        }
+    }
+
+    /// state_dict keys and shapes under `prefix` (e.g. `audio_model.resnet.`), in PyTorch's order, without `fc`.
+    public static func stateDictKeys(prefix p: String) -> [StateDictKey] {
+        var keys = StateDictKey.convBN(conv: p + "conv1", bn: p + "bn1", weight: [64, 1, 7, 7])
+        for (l, blocks) in blockPlan.enumerated() {
+            for (i, b) in blocks.enumerated() {
+                let q = "\(p)layer\(l + 1).\(i)."
+                keys += StateDictKey.convBN(conv: q + "conv1", bn: q + "bn1", weight: [b.planes, b.inPlanes, 3, 3])
+                keys += StateDictKey.convBN(conv: q + "conv2", bn: q + "bn2", weight: [b.planes, b.planes, 3, 3])
+                if b.stride != 1 || b.inPlanes != b.planes {
+                    keys += StateDictKey.convBN(conv: q + "downsample.0", bn: q + "downsample.1", weight: [b.planes, b.inPlanes, 1, 1])
+                }
+            }
+        }
+        return keys
+    }
+
+    public init(_ r: StateDictReader, prefix p: String) throws {
+        func conv2D(_ conv: String, _ bn: String, _ shape: [Int], stride: Int, padding: Int) throws -> Conv3D {
+            Conv3D.conv2D(weight: try r.tensor(conv + ".weight", shape), batchNorm: try r.batchNorm(bn, channels: shape[0]),
+                          stride: stride, padding: padding)
+        }
+        conv1 = try conv2D(p + "conv1", p + "bn1", [64, 1, 7, 7], stride: 2, padding: 3)
+        var layers: [[BasicBlock]] = []
+        for (l, blocks) in Self.blockPlan.enumerated() {
+            layers.append(try blocks.enumerated().map { (i, b) in
+                let q = "\(p)layer\(l + 1).\(i)."
+                let down = (b.stride != 1 || b.inPlanes != b.planes)
+                    ? try conv2D(q + "downsample.0", q + "downsample.1", [b.planes, b.inPlanes, 1, 1], stride: b.stride, padding: 0) : nil
+                return BasicBlock(conv1: try conv2D(q + "conv1", q + "bn1", [b.planes, b.inPlanes, 3, 3], stride: b.stride, padding: 1),
+                                  conv2: try conv2D(q + "conv2", q + "bn2", [b.planes, b.planes, 3, 3], stride: 1, padding: 1),
+                                  downsample: down)
+            })
+        }
+        (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
+    }
+
+    /// Per-worker buffers; grown on first use, reused afterwards.
+    public final class Workspace {
+        let a = ScratchBuffer(), b = ScratchBuffer(), c = ScratchBuffer(), mid = ScratchBuffer()
+        let down = ScratchBuffer(), im2col = ScratchBuffer()
+        public init() {}
+    }
+
+    /// Floats of the largest activation for input (N, 1, H, W): the stem output.
+    func largestActivation(n: Int, h: Int, w: Int) -> Int {
+        conv1.outputShape(ActivationShape(n: n, h: h, w: w, c: 1))!.count
+    }
+
+    /// FLOPs (2 per multiply-add) of the convolutions for `n` spectrograms of 64 × `frames`.
+    public func flops(n: Int, height: Int = 64, frames: Int) -> Double {
+        var s = ActivationShape(n: n, h: height, w: frames, c: 1)
+        var total = conv1.flops(s)
+        s = conv1.outputShape(s)!
+        s = ActivationShape(n: n, h: (s.h - 1) / 2 + 1, w: (s.w - 1) / 2 + 1, c: 64)   // max pool 3×3 s2 p1
+        for blocks in layers {
+            for b in blocks {
+                total += b.conv1.flops(s) + (b.downsample?.flops(s) ?? 0)
+                let u = b.conv1.outputShape(s)!
+                total += b.conv2.flops(u)
+                s = b.conv2.outputShape(u)!
+            }
+        }
+        return total
+    }
+
+    /// Runs `n` spectrograms (N, 1, H, W) and writes the 512-d average-pooled layer4 features (N, 512).
+    /// With one input channel, channel-major and channels-last are the same memory, so no transpose is needed.
+    public func forward(spectrograms x: UnsafePointer<Float>, n: Int, height h: Int, frames w: Int, workspace ws: Workspace,
+                        features out: UnsafeMutablePointer<Float>) {
+        var s = ActivationShape(n: n, h: h, w: w, c: 1)
+        let largest = largestActivation(n: n, h: h, w: w)
+        var cur = ws.a.reserve(largest), tmp = ws.b.reserve(largest), next = ws.c.reserve(largest)
+        let mid = ws.mid.reserve(largest), down = ws.down.reserve(largest)
+        let scratch = ws.im2col
+        s = conv1.forward(x, s, into: tmp, relu: true, scratch: scratch)
+        s = Pooling.maxPool2D(tmp, s, kernel: 3, stride: 2, padding: 1, into: cur)
+        for blocks in layers {
+            for b in blocks {
+                let x0 = s
+                let u = b.conv1.forward(cur, x0, into: mid, relu: true, scratch: scratch)
+                var residual = UnsafePointer(cur)
+                if let d = b.downsample {
+                    d.forward(cur, x0, into: down, relu: false, scratch: scratch)
+                    residual = UnsafePointer(down)
+                }
+                s = b.conv2.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch)
+                swap(&cur, &next)
+            }
+        }
+        Pooling.globalAverage(cur, s, into: out)
+    }
+
+    /// Runs a (N, 1, H, W) tensor of normalized log-mel spectrograms; returns (N, 512).
+    public func forward(_ spectrograms: Tensor, workspace: Workspace = Workspace()) throws -> Tensor {
+        guard spectrograms.rank == 4, spectrograms.shape[1] == 1 else {
+            throw WeightsError("ResNet-18 audio input must be (N, 1, 64, T) spectrograms, got \(Tensor.shapeString(spectrograms.shape))")
+        }
+        let (n, h, w) = (spectrograms.shape[0], spectrograms.shape[2], spectrograms.shape[3])
+        guard n > 0, h >= 1, w >= 1 else {
+            throw WeightsError("ResNet-18 audio input \(Tensor.shapeString(spectrograms.shape)) is empty")
+        }
+        let out = Tensor(zeros: [n, Self.features])
+        forward(spectrograms: spectrograms.pointer, n: n, height: h, frames: w, workspace: workspace, features: out.pointer)
+        return out
+    }
+}

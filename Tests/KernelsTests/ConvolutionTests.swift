@@ -1,0 +1,225 @@
+import Testing
+import Kernels
+
+/// Differential tests: every optimized kernel against a deliberately naive loop written from the definition,
+/// on small random shapes with odd sizes, strides 1/2 and padding edges.
+struct RandomSource {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state = state &+ 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Float { Float(Double(next() >> 40) / Double(1 << 24)) * 2 - 1 }
+    mutating func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(next() % UInt64(r.count)) }
+    mutating func tensor(_ shape: [Int]) -> Tensor { Tensor(shape: shape) { for i in 0..<$0.count { $0[i] = uniform() } } }
+}
+
+/// Naive 3-D convolution in PyTorch's layout: x (N, C_in, T, H, W), w (C_out, C_in, kT, kH, kW) → (N, C_out, T', H', W').
+func naiveConv3D(_ x: Tensor, _ w: Tensor, bias: [Float]?, stride: (Int, Int, Int), padding: (Int, Int, Int)) -> Tensor {
+    let (n, cin, t, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
+    let (cout, kt, kh, kw) = (w.shape[0], w.shape[2], w.shape[3], w.shape[4])
+    let ot = (t + 2 * padding.0 - kt) / stride.0 + 1
+    let oh = (h + 2 * padding.1 - kh) / stride.1 + 1
+    let ow = (wd + 2 * padding.2 - kw) / stride.2 + 1
+    let y = Tensor(zeros: [n, cout, ot, oh, ow])
+    for b in 0..<n { for co in 0..<cout { for i in 0..<ot { for j in 0..<oh { for l in 0..<ow {
+        var acc: Double = Double(bias?[co] ?? 0)
+        for ci in 0..<cin { for a in 0..<kt { for c in 0..<kh { for d in 0..<kw {
+            let ti = i * stride.0 - padding.0 + a, hi = j * stride.1 - padding.1 + c, wi = l * stride.2 - padding.2 + d
+            if ti < 0 || ti >= t || hi < 0 || hi >= h || wi < 0 || wi >= wd { continue }
+            acc += Double(x[(((b * cin + ci) * t + ti) * h + hi) * wd + wi]) * Double(w[(((co * cin + ci) * kt + a) * kh + c) * kw + d])
+        } } } }
+        y[(((b * cout + co) * ot + i) * oh + j) * ow + l] = Float(acc)
+    } } } } }
+    return y
+}
+
+/// (N, C, S) channel-major → channels-last copy, by the definition.
+func naiveToChannelsLast(_ x: Tensor) -> Tensor {
+    let n = x.shape[0], c = x.shape[1], s = x.count / max(1, n * c)
+    let y = Tensor(zeros: [x.count])
+    for b in 0..<n { for ch in 0..<c { for p in 0..<s { y[(b * s + p) * c + ch] = x[(b * c + ch) * s + p] } } }
+    return y
+}
+
+func maxDiff(_ a: Tensor, _ b: Tensor) -> Float { maxAbsDifference(a, b) }
+
+/// Runs Conv3D on a channel-major input and returns a channel-major output.
+func runConv(_ conv: Conv3D, _ x: Tensor, residual: Tensor? = nil, relu: Bool) -> Tensor {
+    let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
+    let s = ActivationShape(n: n, t: t, h: h, w: w, c: c)
+    let xl = naiveToChannelsLast(x)
+    let o = conv.outputShape(s)!
+    let yl = Tensor(zeros: [o.count])
+    let rl = residual.map { naiveToChannelsLast($0) }
+    conv.forward(xl.pointer, s, into: yl.pointer, residual: rl.map { UnsafePointer($0.pointer) }, relu: relu, scratch: ScratchBuffer())
+    let y = Tensor(zeros: [o.n, o.c, o.t, o.h, o.w])
+    Layout.toChannelsFirst(yl.pointer, y.pointer, n: o.n, c: o.c, spatial: o.positionsPerSample)
+    return y
+}
+
+@Suite("Convolution kernels vs naive loops")
+struct ConvolutionTests {
+    struct Case: Sendable, CustomStringConvertible {
+        let n, cin, cout, t, h, w: Int
+        let kernel: [Int], stride: [Int], padding: [Int]
+        var description: String { "N\(n) \(cin)→\(cout) in \(t)×\(h)×\(w) k\(kernel) s\(stride) p\(padding)" }
+    }
+
+    static let cases: [Case] = [
+        // im2col path: spatial 1×k×k, odd sizes, strides 1 and 2, paddings
+        Case(n: 2, cin: 3, cout: 5, t: 3, h: 11, w: 9, kernel: [1, 7, 7], stride: [1, 2, 2], padding: [0, 3, 3]),
+        Case(n: 1, cin: 7, cout: 13, t: 2, h: 7, w: 10, kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1]),
+        Case(n: 3, cin: 6, cout: 9, t: 1, h: 9, w: 5, kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1]),
+        Case(n: 1, cin: 1, cout: 4, t: 1, h: 13, w: 6, kernel: [1, 7, 7], stride: [1, 2, 2], padding: [0, 3, 3]),
+        Case(n: 2, cin: 4, cout: 3, t: 5, h: 4, w: 6, kernel: [1, 3, 2], stride: [1, 1, 2], padding: [0, 0, 1]),
+        // temporal stride 2 goes through im2col
+        Case(n: 2, cin: 5, cout: 6, t: 7, h: 3, w: 4, kernel: [3, 1, 1], stride: [2, 1, 1], padding: [1, 0, 0]),
+        // full 3-D kernel
+        Case(n: 1, cin: 3, cout: 4, t: 5, h: 6, w: 5, kernel: [3, 3, 3], stride: [2, 1, 2], padding: [1, 1, 0]),
+        // temporal shifted-GEMM path (3×1×1, stride 1, padding 1), including T = 1 and T = 2
+        Case(n: 3, cin: 7, cout: 5, t: 5, h: 3, w: 3, kernel: [3, 1, 1], stride: [1, 1, 1], padding: [1, 0, 0]),
+        Case(n: 2, cin: 4, cout: 6, t: 1, h: 2, w: 3, kernel: [3, 1, 1], stride: [1, 1, 1], padding: [1, 0, 0]),
+        Case(n: 2, cin: 9, cout: 3, t: 2, h: 5, w: 1, kernel: [3, 1, 1], stride: [1, 1, 1], padding: [1, 0, 0]),
+        Case(n: 1, cin: 3, cout: 2, t: 6, h: 2, w: 2, kernel: [5, 1, 1], stride: [1, 1, 1], padding: [2, 0, 0]),
+        // pointwise, and the strided 1×1×1 downsample (im2col path)
+        Case(n: 2, cin: 6, cout: 7, t: 3, h: 5, w: 3, kernel: [1, 1, 1], stride: [1, 1, 1], padding: [0, 0, 0]),
+        Case(n: 2, cin: 6, cout: 7, t: 5, h: 7, w: 5, kernel: [1, 1, 1], stride: [2, 2, 2], padding: [0, 0, 0]),
+    ]
+
+    @Test("Conv3D (+ bias, BN fold, residual, ReLU) matches the naive loop", arguments: cases)
+    func convMatchesNaive(_ c: Case) throws {
+        var rng = RandomSource(state: UInt64(c.description.utf8.count) &* 7919 &+ UInt64(c.cout))
+        let x = rng.tensor([c.n, c.cin, c.t, c.h, c.w])
+        let w = rng.tensor([c.cout, c.cin] + c.kernel)
+        let bias = rng.tensor([c.cout])
+        let st = (c.stride[0], c.stride[1], c.stride[2]), pd = (c.padding[0], c.padding[1], c.padding[2])
+        let ref = naiveConv3D(x, w, bias: bias.array, stride: st, padding: pd)
+
+        // plain convolution with bias, no activation
+        let conv = Conv3D(weight: w, bias: bias, stride: st, padding: pd)
+        let y = runConv(conv, x, relu: false)
+        #expect(y.shape == ref.shape)
+        #expect(maxDiff(y, ref) < 1e-4, "\(c): \(maxDiff(y, ref))")
+
+        // residual + ReLU fused in the epilogue
+        let res = rng.tensor(ref.shape)
+        let expected = Tensor(shape: ref.shape) { for i in 0..<$0.count { $0[i] = max(0, ref[i] + res[i]) } }
+        let yr = runConv(conv, x, residual: res, relu: true)
+        #expect(maxDiff(yr, expected) < 1e-4, "\(c) residual: \(maxDiff(yr, expected))")
+
+        // BatchNorm folded at load equals conv followed by BatchNorm
+        let gamma = (0..<c.cout).map { _ in 1 + 0.3 * rng.uniform() }, beta = (0..<c.cout).map { _ in rng.uniform() }
+        let mean = (0..<c.cout).map { _ in 0.2 * rng.uniform() }, variance = (0..<c.cout).map { _ in 1 + 0.5 * rng.uniform() }
+        let bn = BatchNormParameters(gamma: gamma, beta: beta, mean: mean, variance: variance)
+        let noBias = naiveConv3D(x, w, bias: nil, stride: st, padding: pd)
+        let per = noBias.count / (c.n * c.cout)
+        let expectedBN = Tensor(shape: ref.shape) {
+            for i in 0..<$0.count {
+                let co = (i / per) % c.cout
+                $0[i] = max(0, (noBias[i] - mean[co]) / (variance[co] + 1e-5).squareRoot() * gamma[co] + beta[co])
+            }
+        }
+        let ybn = runConv(Conv3D(weight: w, batchNorm: bn, stride: st, padding: pd), x, relu: true)
+        #expect(maxDiff(ybn, expectedBN) < 1e-4, "\(c) BN: \(maxDiff(ybn, expectedBN))")
+    }
+
+    @Test("Geometry picks the shifted-GEMM path for 3×1×1 stride 1 and pointwise for 1×1×1")
+    func pathSelection() {
+        var rng = RandomSource(state: 1)
+        #expect(Conv3D(weight: rng.tensor([4, 3, 3, 1, 1]), padding: (1, 0, 0)).path == .temporal)
+        #expect(Conv3D(weight: rng.tensor([4, 3, 3, 1, 1]), stride: (2, 1, 1), padding: (1, 0, 0)).path == .im2col)
+        #expect(Conv3D(weight: rng.tensor([4, 3, 1, 1, 1])).path == .pointwise)
+        #expect(Conv3D(weight: rng.tensor([4, 3, 1, 3, 3]), padding: (0, 1, 1)).path == .im2col)
+    }
+
+    @Test("Tiled im2col: a convolution bigger than one tile equals the naive loop")
+    func multipleTiles() {
+        // K = 9·40 = 360 → tiles of max(128, 2^20/360) = 2912 rows; 2·1·50·40 = 4000 output rows → 2 tiles.
+        var rng = RandomSource(state: 99)
+        let x = rng.tensor([2, 40, 1, 50, 40]), w = rng.tensor([8, 40, 1, 3, 3]), b = rng.tensor([8])
+        let ref = naiveConv3D(x, w, bias: b.array, stride: (1, 1, 1), padding: (0, 1, 1))
+        let y = runConv(Conv3D(weight: w, bias: b, padding: (0, 1, 1)), x, relu: false)
+        #expect(maxDiff(y, ref) < 1e-4)
+    }
+
+    @Test("2-D convolution wrapper equals the naive loop with T = 1")
+    func conv2D() {
+        var rng = RandomSource(state: 5)
+        let x = rng.tensor([2, 3, 1, 9, 12]), w = rng.tensor([6, 3, 3, 3])
+        let w5 = w.reshaped([6, 3, 1, 3, 3])
+        let ref = naiveConv3D(x, w5, bias: nil, stride: (1, 2, 2), padding: (0, 1, 1))
+        let y = runConv(Conv3D.conv2D(weight: w, stride: 2, padding: 1), x, relu: false)
+        #expect(maxDiff(y, ref) < 1e-4)
+    }
+}
+
+@Suite("Pooling, linear and layout kernels vs naive loops")
+struct PoolingLinearTests {
+    @Test("Max pool 3×3 s2 p1 (and other sizes) equals the naive loop", arguments: [(9, 7, 3, 2, 1), (8, 13, 3, 2, 1), (5, 5, 2, 2, 0), (4, 6, 3, 1, 1)])
+    func maxPool(_ p: (Int, Int, Int, Int, Int)) {
+        let (h, w, k, s, pad) = p
+        var rng = RandomSource(state: UInt64(h * 100 + w))
+        let n = 2, t = 2, c = 5
+        let x = rng.tensor([n * t * h * w * c])     // channels-last
+        let shape = ActivationShape(n: n, t: t, h: h, w: w, c: c)
+        let oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1
+        let y = Tensor(zeros: [n * t * oh * ow * c])
+        let o = Pooling.maxPool2D(x.pointer, shape, kernel: k, stride: s, padding: pad, into: y.pointer)
+        #expect(o == ActivationShape(n: n, t: t, h: oh, w: ow, c: c))
+        for f in 0..<(n * t) { for i in 0..<oh { for j in 0..<ow { for ch in 0..<c {
+            var m = -Float.infinity
+            for a in 0..<k { for b in 0..<k {
+                let hi = i * s - pad + a, wi = j * s - pad + b
+                if hi >= 0 && hi < h && wi >= 0 && wi < w { m = max(m, x[((f * h + hi) * w + wi) * c + ch]) }
+            } }
+            #expect(y[((f * oh + i) * ow + j) * c + ch] == m)
+        } } } }
+    }
+
+    @Test("Global average and max pooling equal the naive loops")
+    func globalPools() {
+        var rng = RandomSource(state: 11)
+        let s = ActivationShape(n: 3, t: 2, h: 3, w: 5, c: 7)
+        let x = rng.tensor([s.count])
+        let avg = Tensor(zeros: [s.n * s.c]), mx = Tensor(zeros: [s.n * s.c])
+        Pooling.globalAverage(x.pointer, s, into: avg.pointer)
+        Pooling.globalMax(x.pointer, s, into: mx.pointer)
+        let p = s.positionsPerSample
+        for n in 0..<s.n { for c in 0..<s.c {
+            var sum: Double = 0, m = -Float.infinity
+            for q in 0..<p { let v = x[(n * p + q) * s.c + c]; sum += Double(v); m = max(m, v) }
+            #expect(abs(avg[n * s.c + c] - Float(sum / Double(p))) < 1e-5)
+            #expect(mx[n * s.c + c] == m)
+        } }
+    }
+
+    @Test("Linear equals x·Wᵀ + b", arguments: [(1, 5, 3), (4, 17, 9), (3, 1024, 17)])
+    func linear(_ d: (Int, Int, Int)) {
+        let (rows, i, o) = d
+        var rng = RandomSource(state: UInt64(rows * i * o))
+        let x = rng.tensor([rows, i]), w = rng.tensor([o, i]), b = rng.tensor([o])
+        let y = Tensor(zeros: [rows, o])
+        Linear(weight: w, bias: b).forward(x.pointer, rows: rows, into: y.pointer)
+        for r in 0..<rows { for c in 0..<o {
+            var acc = Double(b[c])
+            for k in 0..<i { acc += Double(x[r * i + k]) * Double(w[c * i + k]) }
+            #expect(abs(y[r * o + c] - Float(acc)) < 1e-4)
+        } }
+    }
+
+    @Test("Layout transposes round-trip and match the definition", arguments: [(1, 1, 1), (2, 3, 37), (3, 45, 33)])
+    func layout(_ d: (Int, Int, Int)) {
+        let (n, c, s) = d
+        var rng = RandomSource(state: UInt64(n + c + s))
+        let x = rng.tensor([n, c, s])
+        let cl = Tensor(zeros: [x.count]), back = Tensor(zeros: [n, c, s])
+        Layout.toChannelsLast(x.pointer, cl.pointer, n: n, c: c, spatial: s)
+        #expect(maxDiff(cl, naiveToChannelsLast(x)) == 0)
+        Layout.toChannelsFirst(cl.pointer, back.pointer, n: n, c: c, spatial: s)
+        #expect(maxDiff(back, x) == 0)
+    }
+}
