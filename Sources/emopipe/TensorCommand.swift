@@ -8,6 +8,7 @@ struct TensorCommand: ParsableCommand {
         abstract: "Run one stage (backbone, spectrogram, head) on tensors in a safetensors file.",
         subcommands: [
             // one entry per stage, each in its own file: TensorVisual, TensorAudio, TensorSpectrogram, TensorHead
+            TensorSpectrogram.self,
         ]
     )
 }
