@@ -10,13 +10,16 @@ Writes Fixtures/audio/reference.json with
 
 Nothing here runs at run time or in CI; `python3 tools/make_audio_reference.py` regenerates the file.
 `--check-golden FILE` also compares this numpy implementation with ../shared/parity/spectrogram.golden.safetensors
-(reads safetensors with the standard library + numpy) and prints the differences.
+(reads safetensors with the standard library + numpy) and prints the differences; with `--emopipe BIN` it does the
+same for `BIN tensor spectrogram` (the command-line front end) on every golden waveform.
 """
 import argparse
 import json
 import math
 import os
 import struct
+import subprocess
+import tempfile
 
 import numpy as np
 
@@ -106,11 +109,25 @@ def load_safetensors(path):
     return out
 
 
+def save_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for k, v in tensors.items():
+        b = np.ascontiguousarray(v, dtype=np.float32).tobytes()
+        header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(here, "..", "Fixtures", "audio", "reference.json"))
     ap.add_argument("--check-golden", default=None)
+    ap.add_argument("--emopipe", default=None, help="with --check-golden: also check `emopipe tensor spectrogram`")
     args = ap.parse_args()
 
     w, left = frame_window()
@@ -167,8 +184,18 @@ def main():
             ours = log_mel(g["wave_" + k][0])
             ref_spec = g["spec_" + k][0]
             d = np.abs(ours - ref_spec).max()
-            print("%-8s shape %s  max|numpy-golden| = %.3g  bound %.3g" %
-                  (k, ours.shape, d, 1e-4 * max(1.0, np.abs(ref_spec).max())))
+            bound = 1e-4 * max(1.0, np.abs(ref_spec).max())
+            line = "%-8s shape %s  bound %.3g  max|numpy-golden| = %.3g" % (k, ours.shape, bound, d)
+            if args.emopipe:
+                with tempfile.TemporaryDirectory() as tmp:
+                    wave_path, spec_path = os.path.join(tmp, "wave.safetensors"), os.path.join(tmp, "spec.safetensors")
+                    save_safetensors(wave_path, {"wave": g["wave_" + k]})
+                    subprocess.run([args.emopipe, "tensor", "spectrogram", "--input", wave_path, "--output", spec_path],
+                                   check=True)
+                    spec = load_safetensors(spec_path)["spec"]
+                assert spec.shape == g["spec_" + k].shape, (spec.shape, g["spec_" + k].shape)
+                line += "  max|emopipe-golden| = %.3g" % np.abs(spec - g["spec_" + k]).max()
+            print(line)
 
 
 if __name__ == "__main__":
