@@ -3,7 +3,7 @@ SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # C libraries and tools the project needs, all from Debian's packages.
 DEBS       := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-              libfftw3-dev libopenblas-dev ffmpeg
+              libfftw3-dev libopenblas-dev ffmpeg alsa-utils
 PKGCONFIG  := libavformat libavcodec libavutil libswscale libswresample fftw3f openblas
 BIN        := .build/release/emopipe
 

@@ -9,6 +9,7 @@ struct TensorCommand: ParsableCommand {
         subcommands: [
             // one entry per stage, each in its own file: TensorVisual, TensorAudio, TensorSpectrogram, TensorHead
             TensorHead.self,
+            TensorSpectrogram.self,
         ]
     )
 }
