@@ -228,3 +228,37 @@ struct DlibReader {
         return out
     }
 }
+
+extension ShapePredictor {
+    /// The square box in which this model's mean shape best matches `landmarks` (least squares over scale and
+    /// translation): the box the model expects for this face. Used to refine a detector box before re-predicting.
+    public func expectedBox(for landmarks: [(x: Float, y: Float)]) -> FaceBox {
+        let n = landmarkCount
+        var msx = 0.0, msy = 0.0, mlx = 0.0, mly = 0.0
+        for k in 0..<n {
+            msx += Double(initialShape[2 * k]); msy += Double(initialShape[2 * k + 1])
+            mlx += Double(landmarks[k].x); mly += Double(landmarks[k].y)
+        }
+        msx /= Double(n); msy /= Double(n); mlx /= Double(n); mly /= Double(n)
+        var num = 0.0, den = 0.0
+        for k in 0..<n {
+            let sx = Double(initialShape[2 * k]) - msx, sy = Double(initialShape[2 * k + 1]) - msy
+            num += sx * (Double(landmarks[k].x) - mlx) + sy * (Double(landmarks[k].y) - mly)
+            den += sx * sx + sy * sy
+        }
+        let s = den > 0 ? max(1, num / den) : 1
+        // predict() maps normalized u to left + u·(w − 1).
+        return FaceBox(x: mlx - s * msx, y: mly - s * msy, width: s + 1, height: s + 1)
+    }
+
+    /// Predicts, then re-predicts `refinements` times from the box the model expects for the previous result.
+    public func predictRefined(_ image: GrayImage, box: FaceBox, refinements: Int = 1) -> (landmarks: [(x: Float, y: Float)], box: FaceBox) {
+        var b = box
+        var lm = predict(image, box: b)
+        for _ in 0..<refinements {
+            b = expectedBox(for: lm)
+            lm = predict(image, box: b)
+        }
+        return (lm, expectedBox(for: lm))
+    }
+}
