@@ -1,0 +1,127 @@
+// Face alignment: a least-squares similarity transform (Umeyama, 2-D, no reflection) from landmarks to a
+// fixed 112×112 template, and an affine warp of the RGB frame with bicubic interpolation and a black border.
+import Foundation
+
+/// x' = a·x − b·y + tx, y' = b·x + a·y + ty: rotation, uniform scale and translation.
+public struct SimilarityTransform: Sendable, Equatable {
+    public var a: Double
+    public var b: Double
+    public var tx: Double
+    public var ty: Double
+
+    public init(a: Double, b: Double, tx: Double, ty: Double) { self.a = a; self.b = b; self.tx = tx; self.ty = ty }
+
+    public static let identity = SimilarityTransform(a: 1, b: 0, tx: 0, ty: 0)
+
+    public var scale: Double { (a * a + b * b).squareRoot() }
+    public var rotation: Double { atan2(b, a) }
+
+    public func apply(_ x: Double, _ y: Double) -> (x: Double, y: Double) {
+        (a * x - b * y + tx, b * x + a * y + ty)
+    }
+
+    public var inverse: SimilarityTransform {
+        let d = a * a + b * b
+        let ia = a / d, ib = -b / d
+        return SimilarityTransform(a: ia, b: ib, tx: -(ia * tx - ib * ty), ty: -(ib * tx + ia * ty))
+    }
+
+    /// The least-squares similarity mapping `source[i]` onto `target[i]` (Umeyama 1991 in 2-D): centre both
+    /// point sets, a = Σ(s·t)/Σ|s|², b = Σ(s×t)/Σ|s|², then the translation that maps the centroids.
+    public static func estimate(from source: [(x: Double, y: Double)], to target: [(x: Double, y: Double)]) -> SimilarityTransform? {
+        let n = source.count
+        guard n >= 2, target.count == n else { return nil }
+        var msx = 0.0, msy = 0.0, mtx = 0.0, mty = 0.0
+        for i in 0..<n { msx += source[i].x; msy += source[i].y; mtx += target[i].x; mty += target[i].y }
+        msx /= Double(n); msy /= Double(n); mtx /= Double(n); mty /= Double(n)
+        var dot = 0.0, cross = 0.0, norm = 0.0
+        for i in 0..<n {
+            let sx = source[i].x - msx, sy = source[i].y - msy
+            let tx = target[i].x - mtx, ty = target[i].y - mty
+            dot += sx * tx + sy * ty
+            cross += sx * ty - sy * tx
+            norm += sx * sx + sy * sy
+        }
+        guard norm > 1e-12 else { return nil }
+        let a = dot / norm, b = cross / norm
+        return SimilarityTransform(a: a, b: b, tx: mtx - (a * msx - b * msy), ty: mty - (b * msx + a * msy))
+    }
+}
+
+/// The aligned-crop template: five points (eye centres, nose tip, mouth corners) in a 112×112 crop.
+public struct AlignmentTemplate: Sendable {
+    public var size: Int
+    public var points: [(x: Double, y: Double)]
+
+    /// The common 112×112 five-point template (ArcFace / insightface), scaled about the crop centre by
+    /// `zoom` (< 1 leaves more margin around the face).
+    public static func fivePoint112(zoom: Double = 1) -> AlignmentTemplate {
+        let base: [(x: Double, y: Double)] = [(38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366), (41.5493, 92.3655), (70.7299, 92.2041)]
+        return AlignmentTemplate(size: 112, points: base.map { (56 + ($0.x - 56) * zoom, 56 + ($0.y - 56) * zoom) })
+    }
+}
+
+/// The five alignment points of a 68-point iBUG shape: eye centres (36–41, 42–47), nose tip (30), mouth corners (48, 54).
+public func fivePoints(fromIBUG68 lm: [(x: Float, y: Float)]) -> [(x: Double, y: Double)] {
+    precondition(lm.count == 68, "expected 68 landmarks, got \(lm.count)")
+    func mean(_ r: ClosedRange<Int>) -> (x: Double, y: Double) {
+        var x = 0.0, y = 0.0
+        for i in r { x += Double(lm[i].x); y += Double(lm[i].y) }
+        return (x / Double(r.count), y / Double(r.count))
+    }
+    return [mean(36...41), mean(42...47), (Double(lm[30].x), Double(lm[30].y)),
+            (Double(lm[48].x), Double(lm[48].y)), (Double(lm[54].x), Double(lm[54].y))]
+}
+
+public enum AffineWarp {
+    /// Warps packed RGB `source` (w×h) into a `size`×`size` RGB crop: crop pixel (u, v) takes the source value at
+    /// `toSource(u, v)` (integer coordinates at pixel centres, as OpenCV's warpAffine), bicubic (Keys, a = −0.75,
+    /// OpenCV's INTER_CUBIC), taps outside the frame black.
+    public static func warpRGB(_ source: [UInt8], width: Int, height: Int, toSource t: SimilarityTransform, size: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: size * size * 3)
+        if width <= 0 || height <= 0 { return out }
+        source.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for v in 0..<size {
+                    for u in 0..<size {
+                        let sx = t.a * Double(u) - t.b * Double(v) + t.tx
+                        let sy = t.b * Double(u) + t.a * Double(v) + t.ty
+                        let fx = sx.rounded(.down), fy = sy.rounded(.down)
+                        if fx < -3 || fy < -3 || fx > Double(width + 2) || fy > Double(height + 2) { continue }
+                        let x0 = Int(fx) - 1, y0 = Int(fy) - 1
+                        let wx = cubicWeights(sx - fx), wy = cubicWeights(sy - fy)
+                        var r = 0.0, g = 0.0, b = 0.0
+                        for j in 0..<4 {
+                            let yy = y0 &+ j
+                            if yy < 0 || yy >= height { continue }
+                            var rr = 0.0, gg = 0.0, bb = 0.0
+                            for i in 0..<4 {
+                                let xx = x0 &+ i
+                                if xx < 0 || xx >= width { continue }
+                                let p = (yy &* width &+ xx) &* 3
+                                let w = wx[i]
+                                rr += w * Double(src[p]); gg += w * Double(src[p &+ 1]); bb += w * Double(src[p &+ 2])
+                            }
+                            r += wy[j] * rr; g += wy[j] * gg; b += wy[j] * bb
+                        }
+                        let o = (v &* size &+ u) &* 3
+                        dst[o] = clampByte(r); dst[o &+ 1] = clampByte(g); dst[o &+ 2] = clampByte(b)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Keys cubic convolution weights for the taps at offsets −1, 0, 1, 2 from floor(x), fraction `t`.
+    @inline(__always) static func cubicWeights(_ t: Double) -> SIMD4<Double> {
+        let a = -0.75
+        func near(_ x: Double) -> Double { ((a + 2) * x - (a + 3)) * x * x + 1 }          // |x| ≤ 1
+        func far(_ x: Double) -> Double { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }       // 1 < |x| < 2
+        return SIMD4(far(1 + t), near(t), near(1 - t), far(2 - t))
+    }
+
+    @inline(__always) static func clampByte(_ v: Double) -> UInt8 {
+        UInt8(max(0, min(255, v.rounded())))
+    }
+}

@@ -1,0 +1,114 @@
+// Multi-scale face detection with OpenCV cascades: a downscaled grayscale frame, a bilinear pyramid,
+// one integral image per level, a sliding window, grouping of overlapping hits, frontal + mirrored profile.
+import Foundation
+
+/// Where the detector's model files live (Debian's opencv-data).
+public enum FaceModelPaths {
+    public static var cascadeDirectory: String {
+        ProcessInfo.processInfo.environment["EMOPIPE_CASCADES"] ?? "/usr/share/opencv4"
+    }
+    public static var frontal: String { cascadeDirectory + "/haarcascades/haarcascade_frontalface_alt2.xml" }
+    public static var frontalDefault: String { cascadeDirectory + "/haarcascades/haarcascade_frontalface_default.xml" }
+    public static var frontalLBP: String { cascadeDirectory + "/lbpcascades/lbpcascade_frontalface_improved.xml" }
+    public static var profile: String { cascadeDirectory + "/haarcascades/haarcascade_profileface.xml" }
+    /// dlib's 68-point landmark model (Debian's libdlib-data).
+    public static var landmarks: String {
+        ProcessInfo.processInfo.environment["EMOPIPE_LANDMARKS"] ?? "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
+    }
+}
+
+public struct FaceDetectorConfig: Sendable {
+    /// Pyramid step between scales (OpenCV's scaleFactor).
+    public var scaleFactor: Double = 1.1
+    /// Raw windows a grouped detection needs, exclusive (OpenCV's minNeighbors).
+    public var minNeighbors: Int = 3
+    /// Frames are first box-downscaled so that their longer side is at most this (detection speed).
+    public var maxDetectionSide: Int = 640
+    /// Smallest face searched, in source-frame pixels (0: the cascade window at detection resolution).
+    public var minFaceSize: Double = 0
+    /// Haar windows with a gray-level standard deviation at most this are skipped (OpenCV: 10).
+    public var minWindowStdDev: Double = 10
+    /// Also run the profile cascade on the frame and its mirror image.
+    public var useProfile: Bool = true
+    public init() {}
+}
+
+/// Finds faces in grayscale images. Immutable after loading; safe to share across threads.
+public struct FaceDetector: Sendable {
+    public let frontal: CascadeClassifier
+    public let profile: CascadeClassifier?
+    public var config: FaceDetectorConfig
+
+    public init(frontal: CascadeClassifier, profile: CascadeClassifier?, config: FaceDetectorConfig = FaceDetectorConfig()) {
+        self.frontal = frontal
+        self.profile = profile
+        self.config = config
+    }
+
+    /// Loads the default cascades from opencv-data.
+    public init(config: FaceDetectorConfig = FaceDetectorConfig(), frontalPath: String = FaceModelPaths.frontal) throws {
+        let f = try CascadeClassifier(contentsOfFile: frontalPath)
+        let p = config.useProfile ? try CascadeClassifier(contentsOfFile: FaceModelPaths.profile) : nil
+        self.init(frontal: f, profile: p, config: config)
+    }
+
+    /// Faces in `image`, boxes in `image` pixels, best first. `region` restricts the search (source pixels).
+    public func detect(_ image: GrayImage, region: FaceBox? = nil) -> [FaceBox] {
+        if image.width < 2 || image.height < 2 { return [] }
+        // Crop to the region of interest, if any.
+        var work = image
+        var offsetX = 0, offsetY = 0
+        if let r = region {
+            let x0 = max(0, Int(r.x.rounded(.down))), y0 = max(0, Int(r.y.rounded(.down)))
+            let x1 = min(image.width, Int((r.x + r.width).rounded(.up))), y1 = min(image.height, Int((r.y + r.height).rounded(.up)))
+            if x1 - x0 < 8 || y1 - y0 < 8 { return [] }
+            var px = [Float](repeating: 0, count: (x1 - x0) * (y1 - y0))
+            for y in y0..<y1 { for x in x0..<x1 { px[(y - y0) * (x1 - x0) + (x - x0)] = image.pixels[y * image.width + x] } }
+            work = GrayImage(width: x1 - x0, height: y1 - y0, pixels: px)
+            offsetX = x0; offsetY = y0
+        }
+        let longSide = max(work.width, work.height)
+        let shrink = longSide > config.maxDetectionSide ? Double(longSide) / Double(config.maxDetectionSide) : 1
+        let small = shrink > 1
+            ? work.downscaled(toWidth: max(1, Int((Double(work.width) / shrink).rounded())), height: max(1, Int((Double(work.height) / shrink).rounded())))
+            : work
+        let sx = Double(work.width) / Double(small.width), sy = Double(work.height) / Double(small.height)
+        let minFace = config.minFaceSize / max(sx, sy)
+
+        var all: [FaceBox] = detectMultiScale(frontal, small, minFace: minFace)
+        if let profile {
+            all += detectMultiScale(profile, small, minFace: minFace)
+            let mirrored = small.mirrored()
+            all += detectMultiScale(profile, mirrored, minFace: minFace).map {
+                FaceBox(x: Double(small.width) - $0.x - $0.width, y: $0.y, width: $0.width, height: $0.height, score: $0.score)
+            }
+        }
+        let merged = BoxGrouping.suppress(all, threshold: 0.3)
+        return merged.map {
+            FaceBox(x: $0.x * sx + Double(offsetX), y: $0.y * sy + Double(offsetY), width: $0.width * sx, height: $0.height * sy, score: $0.score)
+        }
+    }
+
+    /// OpenCV's detectMultiScale on one cascade: the image is resized by 1/factor for factor = 1, s, s², …
+    /// while the window still fits; windows step 2 pixels (1 pixel once factor > 2); hits are grouped.
+    func detectMultiScale(_ cascade: CascadeClassifier, _ image: GrayImage, minFace: Double) -> [FaceBox] {
+        var raw: [FaceBox] = []
+        var factor = 1.0
+        let ww = Double(cascade.windowWidth), wh = Double(cascade.windowHeight)
+        while true {
+            let lw = Int((Double(image.width) / factor).rounded()), lh = Int((Double(image.height) / factor).rounded())
+            if lw < cascade.windowWidth || lh < cascade.windowHeight { break }
+            if ww * factor >= minFace && wh * factor >= minFace {
+                let level = factor == 1 ? image : image.resizedBilinear(toWidth: lw, height: lh)
+                let integral = IntegralImage(level)
+                let step = factor > 2 ? 1 : 2
+                for hit in cascade.scan(integral, step: step, minStdDev: config.minWindowStdDev) {
+                    raw.append(FaceBox(x: (Double(hit.x) * factor).rounded(), y: (Double(hit.y) * factor).rounded(),
+                                       width: (ww * factor).rounded(), height: (wh * factor).rounded(), score: hit.score))
+                }
+            }
+            factor *= config.scaleFactor
+        }
+        return BoxGrouping.group(raw, minNeighbors: config.minNeighbors)
+    }
+}

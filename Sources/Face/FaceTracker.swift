@@ -1,0 +1,263 @@
+// Following faces through a video: periodic full-frame detection, cheap re-detection around each track in
+// between, landmarks, the choice of the subject, temporally smoothed alignment and the 112×112 crop.
+import Foundation
+
+/// Which face of the video the crops follow.
+public enum SubjectSelection: Sendable, Equatable, CustomStringConvertible {
+    /// The largest, most persistent face (kept while it is visible).
+    case primary
+    /// A track by its 1-based id (ids are given in order of first appearance).
+    case track(Int)
+    /// The leftmost / rightmost face (Aff-Wild2's `_left` / `_right` videos).
+    case left
+    case right
+
+    public init?(argument: String) {
+        switch argument.lowercased() {
+        case "primary", "auto": self = .primary
+        case "left": self = .left
+        case "right": self = .right
+        default:
+            guard let n = Int(argument), n >= 1 else { return nil }
+            self = .track(n)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .primary: "primary"
+        case .track(let n): "track \(n)"
+        case .left: "left"
+        case .right: "right"
+        }
+    }
+}
+
+public struct FaceTrackerConfig: Sendable {
+    public var detector = FaceDetectorConfig()
+    /// Full-frame detection every this many frames (tracks are re-detected locally in between).
+    public var detectionInterval: Int = 8
+    /// Frames a track survives without any detection before it is dropped.
+    public var maxMissedFrames: Int = 12
+    public var subject: SubjectSelection = .primary
+    /// Crop template; `zoom` < 1 leaves more margin (see docs/face.md on the Aff-Wild2 scale).
+    public var template = AlignmentTemplate.fivePoint112()
+    /// Temporal smoothing of the alignment points (One-Euro filter); false = raw per-frame alignment.
+    public var smoothing: Bool = true
+    public var smoothingMinCutoff: Double = 1.5   // Hz
+    public var smoothingBeta: Double = 2.0        // per (inter-ocular distances per second)
+    public init() {}
+}
+
+/// What the tracker knows about the subject in one frame.
+public struct FaceResult: Sendable {
+    /// 112×112 packed RGB crop (black when no face).
+    public var crop: [UInt8]
+    public var cropSize: Int
+    public var found: Bool
+    /// Face box in source-frame pixels (the landmark model's box), zero when not found.
+    public var box: FaceBox
+    /// Detection support (grouped window count of the latest detection of this track), 0 when not found.
+    public var score: Double
+    /// 68 iBUG landmarks in source-frame pixels (empty when not found).
+    public var landmarks: [(x: Float, y: Float)]
+    /// The subject's track id (0 when none).
+    public var trackID: Int
+    /// True when this frame's box came from a detection (full or local) rather than from the landmarks alone.
+    public var detected: Bool
+}
+
+struct Track {
+    let id: Int
+    var box: FaceBox
+    var landmarks: [(x: Float, y: Float)] = []
+    var hits: Int = 1
+    var missed: Int = 0
+    var lastScore: Double
+    var firstFrame: Int
+}
+
+/// Streaming face tracker: call `process` once per decoded frame, in order. Memory is constant per frame.
+public final class FaceTracker {
+    public let config: FaceTrackerConfig
+    let detector: FaceDetector
+    let predictor: ShapePredictor
+    var tracks: [Track] = []
+    var nextID = 1
+    var subjectID: Int?
+    var frameCount = 0
+    var filter = OneEuroPoints()
+    var lastTime: Double?
+
+    public init(config: FaceTrackerConfig = FaceTrackerConfig(), detector: FaceDetector, predictor: ShapePredictor) {
+        self.config = config
+        self.detector = detector
+        self.predictor = predictor
+    }
+
+    /// Loads the cascades (opencv-data) and the landmark model (libdlib-data) from their Debian paths.
+    public convenience init(config: FaceTrackerConfig = FaceTrackerConfig()) throws {
+        let d = try FaceDetector(config: config.detector)
+        let p = try ShapePredictor(contentsOfFile: FaceModelPaths.landmarks)
+        guard p.landmarkCount == 68 else {
+            throw ShapePredictorError("\(FaceModelPaths.landmarks): \(p.landmarkCount) landmarks, the aligner needs the 68-point iBUG model")
+        }
+        self.init(config: config, detector: d, predictor: p)
+    }
+
+    /// Tracks currently alive: (id, box, frames seen).
+    public var activeTracks: [(id: Int, box: FaceBox, hits: Int)] { tracks.map { ($0.id, $0.box, $0.hits) } }
+
+    /// Processes one frame of packed RGB (row-major, no padding). `time` in seconds (for smoothing).
+    public func process(rgb: [UInt8], width: Int, height: Int, time: Double) -> FaceResult {
+        defer { frameCount += 1 }
+        let size = config.template.size
+        let none = FaceResult(crop: [UInt8](repeating: 0, count: size * size * 3), cropSize: size, found: false,
+                              box: FaceBox(x: 0, y: 0, width: 0, height: 0), score: 0, landmarks: [], trackID: 0, detected: false)
+        guard width >= 1, height >= 1, rgb.count == width * height * 3 else { return none }
+        let gray = GrayImage(rgb: rgb, width: width, height: height)
+
+        var detectedIDs = Set<Int>()
+        // Full detection on schedule, and more often (every quarter interval) while there is no subject.
+        let interval = max(1, config.detectionInterval)
+        let fullDetection = frameCount % interval == 0 || (currentSubject == nil && frameCount % max(1, interval / 4) == 0)
+        if fullDetection {
+            let boxes = detector.detect(gray)
+            associate(boxes, detected: &detectedIDs)
+        } else {
+            // Local re-detection around each track at its own scale.
+            for k in tracks.indices {
+                if let b = localDetect(gray, around: tracks[k].box) {
+                    tracks[k].box = b
+                    tracks[k].lastScore = b.score
+                    tracks[k].hits += 1
+                    tracks[k].missed = 0
+                    detectedIDs.insert(tracks[k].id)
+                }
+            }
+        }
+        for k in tracks.indices where !detectedIDs.contains(tracks[k].id) { tracks[k].missed += 1 }
+        tracks.removeAll { $0.missed > config.maxMissedFrames }
+        chooseSubject()
+
+        guard let sid = subjectID, let k = tracks.firstIndex(where: { $0.id == sid }) else {
+            filter.reset()
+            return none
+        }
+        // A track that was not re-detected this frame keeps following its landmarks for a few frames.
+        let wasDetected = detectedIDs.contains(sid)
+        if !wasDetected && tracks[k].missed > max(2, config.maxMissedFrames / 3) {
+            filter.reset()
+            return none
+        }
+        let startBox = wasDetected ? tracks[k].box : (tracks[k].landmarks.isEmpty ? tracks[k].box : predictor.expectedBox(for: tracks[k].landmarks))
+        let refined = predictor.predictRefined(gray, box: startBox, refinements: 2)
+        tracks[k].landmarks = refined.landmarks
+
+        var points = fivePoints(fromIBUG68: refined.landmarks)
+        if config.smoothing {
+            let dt = lastTime.map { max(1e-3, time - $0) } ?? 1.0 / 30
+            let eyeDistance = hypot(points[1].x - points[0].x, points[1].y - points[0].y)
+            points = filter.filter(points, dt: dt, unit: max(1, eyeDistance), minCutoff: config.smoothingMinCutoff, beta: config.smoothingBeta)
+        }
+        lastTime = time
+        guard let toTemplate = SimilarityTransform.estimate(from: points, to: config.template.points) else { return none }
+        let crop = AffineWarp.warpRGB(rgb, width: width, height: height, toSource: toTemplate.inverse, size: size)
+        let lmBox = refined.box
+        let box = FaceBox(x: lmBox.x, y: lmBox.y, width: lmBox.width, height: lmBox.height, score: tracks[k].lastScore)
+        return FaceResult(crop: crop, cropSize: size, found: true, box: box, score: tracks[k].lastScore,
+                          landmarks: refined.landmarks, trackID: sid, detected: wasDetected)
+    }
+
+    var currentSubject: Track? { subjectID.flatMap { id in tracks.first { $0.id == id } } }
+
+    /// Matches detections to tracks greedily by IoU (≥ 0.3); unmatched detections start new tracks.
+    func associate(_ boxes: [FaceBox], detected: inout Set<Int>) {
+        var pairs: [(iou: Double, track: Int, box: Int)] = []
+        for (ti, t) in tracks.enumerated() {
+            // Compare with the landmark box when there is one: it is what the track's box means between detections.
+            for (bi, b) in boxes.enumerated() {
+                let iou = t.box.iou(b)
+                if iou >= 0.3 { pairs.append((iou, ti, bi)) }
+            }
+        }
+        pairs.sort { $0.iou > $1.iou }
+        var usedT = Set<Int>(), usedB = Set<Int>()
+        for p in pairs where !usedT.contains(p.track) && !usedB.contains(p.box) {
+            usedT.insert(p.track); usedB.insert(p.box)
+            tracks[p.track].box = boxes[p.box]
+            tracks[p.track].lastScore = boxes[p.box].score
+            tracks[p.track].hits += 1
+            tracks[p.track].missed = 0
+            detected.insert(tracks[p.track].id)
+        }
+        for (bi, b) in boxes.enumerated() where !usedB.contains(bi) {
+            tracks.append(Track(id: nextID, box: b, lastScore: b.score, firstFrame: frameCount))
+            detected.insert(nextID)
+            nextID += 1
+        }
+    }
+
+    /// The best detection near `box` (searched in a region 1.6× its size, at roughly its scale), if any.
+    func localDetect(_ gray: GrayImage, around box: FaceBox) -> FaceBox? {
+        let margin = 0.3
+        let region = FaceBox(x: box.x - box.width * margin, y: box.y - box.height * margin,
+                             width: box.width * (1 + 2 * margin), height: box.height * (1 + 2 * margin))
+        var local = detector
+        // Map the face to ~1.5 cascade windows so only a few pyramid levels are searched.
+        let window = Double(max(detector.frontal.windowWidth, detector.frontal.windowHeight))
+        local.config.maxDetectionSide = max(24, Int((region.width / box.width) * window * 1.5))
+        local.config.minFaceSize = box.width * 0.6
+        let found = local.detect(gray, region: region)
+        return found.filter { $0.width <= box.width * 1.6 }.max { $0.iou(box) < $1.iou(box) }.flatMap { $0.iou(box) > 0.2 ? $0 : nil }
+    }
+
+    func chooseSubject() {
+        switch config.subject {
+        case .track(let n):
+            subjectID = tracks.contains { $0.id == n } ? n : nil
+        case .primary:
+            if currentSubject != nil { return }
+            subjectID = tracks.filter { $0.missed == 0 }.max { weight($0) < weight($1) }?.id
+        case .left, .right:
+            if currentSubject != nil && frameCount % max(1, config.detectionInterval) != 0 { return }
+            let visible = tracks.filter { $0.missed == 0 }
+            let pick = config.subject == .left ? visible.min { $0.box.centerX < $1.box.centerX } : visible.max { $0.box.centerX < $1.box.centerX }
+            if let pick { subjectID = pick.id } else if currentSubject == nil { subjectID = nil }
+        }
+    }
+
+    func weight(_ t: Track) -> Double { Double(t.hits) * t.box.width }
+}
+
+/// One-Euro filter (Casiez et al. 2012) over a fixed set of 2-D points, in units of `unit` (face size) so the
+/// cut-off adapts to speed the same way for small and large faces.
+struct OneEuroPoints {
+    var value: [(x: Double, y: Double)] = []
+    var derivative: [(x: Double, y: Double)] = []
+
+    mutating func reset() { value = []; derivative = [] }
+
+    mutating func filter(_ p: [(x: Double, y: Double)], dt: Double, unit: Double, minCutoff: Double, beta: Double) -> [(x: Double, y: Double)] {
+        if value.count != p.count {
+            value = p
+            derivative = p.map { _ in (0, 0) }
+            return p
+        }
+        func alpha(_ cutoff: Double) -> Double {
+            let tau = 1 / (2 * Double.pi * cutoff)
+            return 1 / (1 + tau / dt)
+        }
+        let dAlpha = alpha(1.0)
+        var out = p
+        for i in 0..<p.count {
+            let dx = (p[i].x - value[i].x) / dt / unit, dy = (p[i].y - value[i].y) / dt / unit
+            derivative[i] = (derivative[i].x + dAlpha * (dx - derivative[i].x), derivative[i].y + dAlpha * (dy - derivative[i].y))
+            let speed = hypot(derivative[i].x, derivative[i].y)
+            let a = alpha(minCutoff + beta * speed)
+            value[i] = (value[i].x + a * (p[i].x - value[i].x), value[i].y + a * (p[i].y - value[i].y))
+            out[i] = value[i]
+        }
+        return out
+    }
+}
