@@ -16,6 +16,7 @@ struct EmoPipe: ParsableCommand {
         subcommands: [
             Probe.self,
             TensorCommand.self,
+            ConvertCommand.self,
         ]
     )
 }
