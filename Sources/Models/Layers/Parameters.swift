@@ -8,12 +8,6 @@ public struct ParameterSpec: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(name) \(Tensor.shapeString(shape))" }
 }
 
-/// An error in a weights file: names the tensors at fault and the fix.
-public struct WeightsError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// Where a model's parameters come from while it is built.
 ///
 /// A model's initializer asks this store for every parameter by name and shape, in the order of the official
