@@ -14,9 +14,12 @@ struct EmoPipe: ParsableCommand {
         """,
         version: version,
         subcommands: [
+            Run.self,
+            ModelsCommand.self,
             Probe.self,
             TensorCommand.self,
             ConvertCommand.self,
-        ]
+        ],
+        defaultSubcommand: Run.self
     )
 }

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Models
+import Pipeline
+
+/// `emopipe models`: where emopipe looks for models and what it finds; `emopipe models synth` makes a test model.
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "List the model folders emopipe finds, and where it looked.",
+        subcommands: [List.self, Synth.self],
+        defaultSubcommand: List.self
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List model folders (tsav.safetensors + head_<name>.safetensors).")
+
+        func run() throws {
+            print("searched:")
+            for (dir, why) in ModelLocator.searchPath() {
+                let state = FileManager.default.fileExists(atPath: dir) ? "" : " (absent)"
+                print("  \(dir)  — \(why)\(state)")
+            }
+            let found = ModelLocator.discover()
+            print(found.isEmpty ? "models: none found (see docs/weights.md to convert the published checkpoints)" : "models:")
+            for dir in found {
+                let heads = ModelLocator.heads(in: dir).map(\.0.name).joined(separator: ", ")
+                print("  \(dir)  heads: \(heads)")
+            }
+        }
+    }
+
+    struct Synth: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a model folder with synthetic weights (the parity rule): for tests and offline demos only.",
+            discussion: "The numbers such a model produces carry no meaning; emopipe warns whenever it runs one."
+        )
+
+        @Argument(help: "Folder to create.")
+        var folder: String
+        @Option(help: "Head to include (ca, jca, rjca, dca, iaca, tca, jmt or a composition).")
+        var head: String = "rjca"
+        @Option(help: "Salt of the synthetic rule.")
+        var salt: String = ""
+
+        func run() throws {
+            guard let spec = HeadSpec(name: head) else { throw ValidationError("unknown head '\(head)'") }
+            do {
+                try SyntheticModel.write(folder: folder, head: spec, salt: salt)
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode.failure
+            }
+            printError("emopipe: wrote \(folder)/tsav.safetensors and head_\(spec.name).safetensors (synthetic weights)")
+        }
+    }
+}
