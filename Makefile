@@ -41,5 +41,9 @@ bench: build
 fixtures:
 	python3 Fixtures/make_fixtures.py
 
+# Regenerate the pipeline regression goldens (Fixtures/goldens/*.csv) with the synthetic fixture model.
+goldens: build
+	tools/make_goldens.sh
+
 clean:
 	rm -rf .build

@@ -9,6 +9,10 @@ public struct FrameOutput: Sendable {
     public let face: Bool
     public let valence: Double     // after post-processing (clip, and smoothing unless turned off)
     public let arousal: Double
+
+    public init(frame: Int, time: Double, face: Bool, valence: Double, arousal: Double) {
+        self.frame = frame; self.time = time; self.face = face; self.valence = valence; self.arousal = arousal
+    }
 }
 
 public struct PipelineOptions: Sendable {

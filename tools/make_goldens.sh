@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Regenerates the pipeline regression goldens (Fixtures/goldens/*.csv) from Fixtures/goldens/runs.txt,
+# with a synthetic model made by `emopipe models synth`. Run via `make goldens`; review the diff before committing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${EMOPIPE:-.build/release/emopipe}
+[ -x "$bin" ] || { echo "build first (make build), or set EMOPIPE=path/to/emopipe" >&2; exit 1; }
+models=$(mktemp -d)
+trap 'rm -rf "$models"' EXIT
+grep -v '^#' Fixtures/goldens/runs.txt | while read -r name head input rest; do
+  [ -n "$name" ] || continue
+  [ -d "$models/$head" ] || "$bin" models synth "$models/$head" --head "$head"
+  # shellcheck disable=SC2086
+  args=$(echo $rest | sed "s#media/#Fixtures/media/#g")
+  "$bin" "Fixtures/$input" --model "$models/$head" $args -q -o "Fixtures/goldens/$name.csv" 2>/dev/null
+  echo "Fixtures/goldens/$name.csv: $(($(wc -l < "Fixtures/goldens/$name.csv") - 1)) rows"
+done
