@@ -47,6 +47,6 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Kernels"]),
         .testTarget(name: "CheckpointTests", dependencies: ["TestSupport", "Checkpoint", "Kernels"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Kernels", "Models"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Kernels"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Kernels", "Media"]),
     ]
 )
