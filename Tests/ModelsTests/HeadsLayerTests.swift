@@ -58,6 +58,29 @@ import TestSupport
         #expect(maxDiff(g, naiveSoftmax([3, 1])) < 1e-6)
     }
 
+    /// The vectorised tanh against double precision, densely over [-12, 12] and at special values.
+    @Test func vectorTanhIsAccurate() {
+        var xs: [Float] = stride(from: -12.0, through: 12.0, by: 0.000_37).map { Float($0) }
+        xs += [0, -0.0, 1e-30, -1e-30, 1e-8, 1e-4, -1e-4, 0.1732, 0.3466, 0.3467, 8.99, 9, 9.01, 50, -50,
+               .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .infinity, -.infinity]
+        let t = Tensor(shape: [xs.count], values: xs)
+        Functional.tanhInPlace(t)
+        var worstAbs = 0.0, worstUlps = 0.0
+        for (i, x) in xs.enumerated() {
+            let ref = Foundation.tanh(Double(x)), got = Double(t[i])
+            worstAbs = max(worstAbs, abs(got - ref))
+            let ulp = Double(Float(ref).ulp)
+            if ulp > 0 { worstUlps = max(worstUlps, abs(got - ref) / ulp) }
+        }
+        print("vector tanh: max abs error \(worstAbs), max \(worstUlps) ulp")
+        #expect(worstAbs < 1.2e-7, "max abs error \(worstAbs)")
+        #expect(worstUlps <= 4, "max error \(worstUlps) ulp")
+        #expect(t[xs.count - 19].sign == .plus && t[xs.count - 18].sign == .minus)   // ±0 keep their sign
+        let nan = Tensor(shape: [3], values: [.nan, 1, 2])
+        Functional.tanhInPlace(nan)
+        #expect(nan[0].isNaN)
+    }
+
     @Test func l2NormalizeMatchesDefinition() {
         let x = random("l2", [3, 7])
         let y = Functional.l2Normalize(x)
