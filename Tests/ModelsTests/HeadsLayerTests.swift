@@ -264,4 +264,68 @@ import TestSupport
         #expect(maxDiff(vOut, refV) < 1e-5)
         #expect(maxDiff(aOut, refA) < 1e-5)
     }
+
+    /// DCNLayer with unequal widths (d1 = 3, d2 = 2), L = 4 and two stacked sub-layers, against the formulas.
+    @Test func jointCrossAttentionMatchesDefinition() throws {
+        let d1 = 3, d2 = 2, dd = 5, l = 4, b = 2, count = 2
+        let p = RandomParameters()
+        for i in 0..<count {
+            let a = "j.dcn_layers.\(i).dense_coattn."
+            p.add(a + "query_linear.weight", [dd, dd]); p.add(a + "query_linear.bias", [dd])
+            p.add(a + "key1_linear.weight", [l, l]); p.add(a + "key1_linear.bias", [l])
+            p.add(a + "key2_linear.weight", [l, l]); p.add(a + "key2_linear.bias", [l])
+            p.add(a + "value1_linear.weight", [d1, d1]); p.add(a + "value1_linear.bias", [d1])
+            p.add(a + "value2_linear.weight", [d2, d2]); p.add(a + "value2_linear.bias", [d2])
+            p.add("j.dcn_layers.\(i).linears.0.0.weight", [d1, dd]); p.add("j.dcn_layers.\(i).linears.0.0.bias", [d1])
+            p.add("j.dcn_layers.\(i).linears.1.0.weight", [d2, dd]); p.add("j.dcn_layers.\(i).linears.1.0.bias", [d2])
+        }
+        let store = try p.store()
+        let dcn = JointCrossAttention(store.root.scope("j"), videoDim: d1, audioDim: d2, count: count, sequenceLength: l)
+        try store.finish()
+        let video = random("jv", [b, l, d1]), audio = random("ja", [b, l, d2])
+        let (vOut, aOut) = dcn(video: video, audio: audio)
+
+        var refV: [Double] = [], refA: [Double] = []
+        for bi in 0..<b {
+            var x1 = (0..<(l * d1)).map { Double(video[bi * l * d1 + $0]) }
+            var x2 = (0..<(l * d2)).map { Double(audio[bi * l * d2 + $0]) }
+            for i in 0..<count {
+                let a = "j.dcn_layers.\(i).dense_coattn."
+                var joint: [Double] = []
+                for t in 0..<l { joint += Array(x1[(t * d1)..<((t + 1) * d1)]) + Array(x2[(t * d2)..<((t + 1) * d2)]) }
+                let q = naiveLinear(joint, rows: l, p[a + "query_linear.weight"], p[a + "query_linear.bias"], inF: dd, outF: dd)
+                func branch(_ x: [Double], _ d: Int, _ k: String, _ v: String, _ out: String) -> [Double] {
+                    // K[c, t'] = Σ_t x[t, c]·Wk[t', t] + bk[t']
+                    let wk = p[a + k + ".weight"], bk = p[a + k + ".bias"]
+                    var key = [Double](repeating: 0, count: d * l)
+                    for c in 0..<d { for t2 in 0..<l {
+                        var acc = bk[t2]
+                        for t in 0..<l { acc += x[t * d + c] * wk[t2 * l + t] }
+                        key[c * l + t2] = acc
+                    } }
+                    let value = naiveLinear(x, rows: l, p[a + v + ".weight"], p[a + v + ".bias"], inF: d, outF: d)
+                    var s = [Double](repeating: 0, count: d * dd)
+                    for c in 0..<d { for j in 0..<dd {
+                        var acc = 0.0
+                        for t in 0..<l { acc += key[c * l + t] * q[t * dd + j] }
+                        s[c * dd + j] = Foundation.tanh(acc / Double(dd).squareRoot())
+                    } }
+                    var h = [Double](repeating: 0, count: l * dd)
+                    for t in 0..<l { for j in 0..<dd {
+                        var acc = 0.0
+                        for c in 0..<d { acc += value[t * d + c] * s[c * dd + j] }
+                        h[t * dd + j] = max(Foundation.tanh(acc), 0)
+                    } }
+                    let u = naiveLinear(h, rows: l, p[out + ".weight"], p[out + ".bias"], inF: dd, outF: d)
+                    return zip(x, u).map { $0 + max($1, 0) }
+                }
+                let n1 = branch(x1, d1, "key1_linear", "value1_linear", "j.dcn_layers.\(i).linears.0.0")
+                let n2 = branch(x2, d2, "key2_linear", "value2_linear", "j.dcn_layers.\(i).linears.1.0")
+                x1 = n1; x2 = n2
+            }
+            refV += x1; refA += x2
+        }
+        #expect(maxDiff(vOut, refV) < 1e-5)
+        #expect(maxDiff(aOut, refA) < 1e-5)
+    }
 }
