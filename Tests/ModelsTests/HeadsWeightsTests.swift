@@ -47,6 +47,17 @@ import TestSupport
         #expect(message?.contains("unexpected tensor coattn.extra_weights") == true, "\(message ?? "no error")")
     }
 
+    @Test func dataParallelPrefixGetsAHint() {
+        let original = writer(.ca)
+        var w = SafeTensorsWriter(metadata: original.metadata)
+        for item in original.items {
+            w.add(.init(name: "module." + item.name, dtype: item.dtype, shape: item.shape, bytes: item.bytes))
+        }
+        let message = loadError(.ca, w)
+        #expect(message?.contains("missing tensor coattn.corr_weights") == true, "\(message ?? "no error")")
+        #expect(message?.contains("'module.' prefix") == true, "\(message ?? "no error")")
+    }
+
     @Test func nonFloatTensorIsNamed() {
         var w = writer(.ca)
         w.items.removeAll { $0.name == "vregressor.3.bias" }
