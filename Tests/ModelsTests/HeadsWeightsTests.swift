@@ -54,7 +54,7 @@ import TestSupport
             w.add(.init(name: "module." + item.name, dtype: item.dtype, shape: item.shape, bytes: item.bytes))
         }
         let message = loadError(.ca, w)
-        #expect(message?.contains("missing tensor coattn.corr_weights") == true, "\(message ?? "no error")")
+        #expect(message?.contains("missing tensor audio_extract.init_hidden") == true, "\(message ?? "no error")")
         #expect(message?.contains("'module.' prefix") == true, "\(message ?? "no error")")
     }
 
