@@ -145,4 +145,16 @@ import TestSupport
         #expect(maxAbsDifference(second.valence, both.valence.slice(first: 1, count: 1)) < 1e-5)
         #expect(maxAbsDifference(second.arousal, both.arousal.slice(first: 1, count: 1)) < 1e-5)
     }
+
+    /// Missing audio is zeros (no audio stream); a missing face gives zero-ish features. Neither may produce NaN
+    /// (the L2 normalisation's eps keeps zero vectors zero).
+    @Test(arguments: HeadKind.allCases)
+    func zeroInputsGiveFiniteOutputs(kind: HeadKind) throws {
+        let head = try load(kind.spec, writer(kind.spec))
+        let visual = SyntheticWeights.uniformTensor("test:visual", shape: [1, 16, head.visualFeatures])
+        for (a, v) in [(Tensor(zeros: [1, 16, 512]), visual), (Tensor(zeros: [1, 16, 512]), Tensor(zeros: [1, 16, head.visualFeatures]))] {
+            let out = try head.forward(audio: a, visual: v)
+            #expect((out.valence.array + out.arousal.array).allSatisfy { $0.isFinite }, "\(kind)")
+        }
+    }
 }
