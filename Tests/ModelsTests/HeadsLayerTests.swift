@@ -58,6 +58,29 @@ import TestSupport
         #expect(maxDiff(g, naiveSoftmax([3, 1])) < 1e-6)
     }
 
+    /// The vectorised tanh against double precision, densely over [-12, 12] and at special values.
+    @Test func vectorTanhIsAccurate() {
+        var xs: [Float] = stride(from: -12.0, through: 12.0, by: 0.000_37).map { Float($0) }
+        xs += [0, -0.0, 1e-30, -1e-30, 1e-8, 1e-4, -1e-4, 0.1732, 0.3466, 0.3467, 8.99, 9, 9.01, 50, -50,
+               .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .infinity, -.infinity]
+        let t = Tensor(shape: [xs.count], values: xs)
+        Functional.tanhInPlace(t)
+        var worstAbs = 0.0, worstUlps = 0.0
+        for (i, x) in xs.enumerated() {
+            let ref = Foundation.tanh(Double(x)), got = Double(t[i])
+            worstAbs = max(worstAbs, abs(got - ref))
+            let ulp = Double(Float(ref).ulp)
+            if ulp > 0 { worstUlps = max(worstUlps, abs(got - ref) / ulp) }
+        }
+        print("vector tanh: max abs error \(worstAbs), max \(worstUlps) ulp")
+        #expect(worstAbs < 1.2e-7, "max abs error \(worstAbs)")
+        #expect(worstUlps <= 4, "max error \(worstUlps) ulp")
+        #expect(t[xs.count - 19].sign == .plus && t[xs.count - 18].sign == .minus)   // ±0 keep their sign
+        let nan = Tensor(shape: [3], values: [.nan, 1, 2])
+        Functional.tanhInPlace(nan)
+        #expect(nan[0].isNaN)
+    }
+
     @Test func l2NormalizeMatchesDefinition() {
         let x = random("l2", [3, 7])
         let y = Functional.l2Normalize(x)
@@ -237,6 +260,70 @@ import TestSupport
                 let a = naiveSoftmax((0..<l).map { z[$0][j] })   // over audio times i
                 refA += (0..<d).map { c in Foundation.tanh(A[j * d + c] + (0..<l).map { a[$0] * A[$0 * d + c] }.reduce(0, +)) }
             }
+        }
+        #expect(maxDiff(vOut, refV) < 1e-5)
+        #expect(maxDiff(aOut, refA) < 1e-5)
+    }
+
+    /// DCNLayer with unequal widths (d1 = 3, d2 = 2), L = 4 and two stacked sub-layers, against the formulas.
+    @Test func jointCrossAttentionMatchesDefinition() throws {
+        let d1 = 3, d2 = 2, dd = 5, l = 4, b = 2, count = 2
+        let p = RandomParameters()
+        for i in 0..<count {
+            let a = "j.dcn_layers.\(i).dense_coattn."
+            p.add(a + "query_linear.weight", [dd, dd]); p.add(a + "query_linear.bias", [dd])
+            p.add(a + "key1_linear.weight", [l, l]); p.add(a + "key1_linear.bias", [l])
+            p.add(a + "key2_linear.weight", [l, l]); p.add(a + "key2_linear.bias", [l])
+            p.add(a + "value1_linear.weight", [d1, d1]); p.add(a + "value1_linear.bias", [d1])
+            p.add(a + "value2_linear.weight", [d2, d2]); p.add(a + "value2_linear.bias", [d2])
+            p.add("j.dcn_layers.\(i).linears.0.0.weight", [d1, dd]); p.add("j.dcn_layers.\(i).linears.0.0.bias", [d1])
+            p.add("j.dcn_layers.\(i).linears.1.0.weight", [d2, dd]); p.add("j.dcn_layers.\(i).linears.1.0.bias", [d2])
+        }
+        let store = try p.store()
+        let dcn = JointCrossAttention(store.root.scope("j"), videoDim: d1, audioDim: d2, count: count, sequenceLength: l)
+        try store.finish()
+        let video = random("jv", [b, l, d1]), audio = random("ja", [b, l, d2])
+        let (vOut, aOut) = dcn(video: video, audio: audio)
+
+        var refV: [Double] = [], refA: [Double] = []
+        for bi in 0..<b {
+            var x1 = (0..<(l * d1)).map { Double(video[bi * l * d1 + $0]) }
+            var x2 = (0..<(l * d2)).map { Double(audio[bi * l * d2 + $0]) }
+            for i in 0..<count {
+                let a = "j.dcn_layers.\(i).dense_coattn."
+                var joint: [Double] = []
+                for t in 0..<l { joint += Array(x1[(t * d1)..<((t + 1) * d1)]) + Array(x2[(t * d2)..<((t + 1) * d2)]) }
+                let q = naiveLinear(joint, rows: l, p[a + "query_linear.weight"], p[a + "query_linear.bias"], inF: dd, outF: dd)
+                func branch(_ x: [Double], _ d: Int, _ k: String, _ v: String, _ out: String) -> [Double] {
+                    // K[c, t'] = Σ_t x[t, c]·Wk[t', t] + bk[t']
+                    let wk = p[a + k + ".weight"], bk = p[a + k + ".bias"]
+                    var key = [Double](repeating: 0, count: d * l)
+                    for c in 0..<d { for t2 in 0..<l {
+                        var acc = bk[t2]
+                        for t in 0..<l { acc += x[t * d + c] * wk[t2 * l + t] }
+                        key[c * l + t2] = acc
+                    } }
+                    let value = naiveLinear(x, rows: l, p[a + v + ".weight"], p[a + v + ".bias"], inF: d, outF: d)
+                    var s = [Double](repeating: 0, count: d * dd)
+                    for c in 0..<d { for j in 0..<dd {
+                        var acc = 0.0
+                        for t in 0..<l { acc += key[c * l + t] * q[t * dd + j] }
+                        s[c * dd + j] = Foundation.tanh(acc / Double(dd).squareRoot())
+                    } }
+                    var h = [Double](repeating: 0, count: l * dd)
+                    for t in 0..<l { for j in 0..<dd {
+                        var acc = 0.0
+                        for c in 0..<d { acc += value[t * d + c] * s[c * dd + j] }
+                        h[t * dd + j] = max(Foundation.tanh(acc), 0)
+                    } }
+                    let u = naiveLinear(h, rows: l, p[out + ".weight"], p[out + ".bias"], inF: dd, outF: d)
+                    return zip(x, u).map { $0 + max($1, 0) }
+                }
+                let n1 = branch(x1, d1, "key1_linear", "value1_linear", "j.dcn_layers.\(i).linears.0.0")
+                let n2 = branch(x2, d2, "key2_linear", "value2_linear", "j.dcn_layers.\(i).linears.1.0")
+                x1 = n1; x2 = n2
+            }
+            refV += x1; refA += x2
         }
         #expect(maxDiff(vOut, refV) < 1e-5)
         #expect(maxDiff(aOut, refA) < 1e-5)

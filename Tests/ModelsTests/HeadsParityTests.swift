@@ -29,13 +29,23 @@ func syntheticWeightsFile(_ keys: [SyntheticWeights.Key], head: String?) throws 
         #expect(pa.passed, "\(kind) arousal: \(pa)")
     }
 
-    /// The key list generated from the layer structure equals the official one (names and shapes).
+    /// The key list generated from the layer structure equals the official one (names, shapes and order).
     @Test(.enabled(if: TestPaths.parityAvailable), arguments: HeadKind.allCases)
     func expectedKeysEqualParityKeys(kind: HeadKind) throws {
         let official = try TestPaths.parityKeys("head_\(kind.rawValue).keys.txt")
         let ours = FusionHeads.expectedKeys(kind.spec)
-        #expect(ours.count == official.count)
-        #expect(Set(ours.map { "\($0.name) \($0.shape)" }) == Set(official.map { "\($0.name) \($0.shape)" }))
+        #expect(ours.map { "\($0.name) \($0.shape)" } == official.map { "\($0.name) \($0.shape)" })
         #expect(official.allSatisfy { $0.dtype == "float32" })
+    }
+
+    /// Parameter counts equal those the reference generator recorded (`parameters` in the golden file's metadata).
+    @Test(.enabled(if: TestPaths.parityAvailable)) func parameterCountsMatchReference() throws {
+        let meta = try TestPaths.parityFile("heads.golden.safetensors").metadata["parameters"] ?? "{}"
+        let counts = try JSONSerialization.jsonObject(with: Data(meta.utf8)) as? [String: Int] ?? [:]
+        #expect(counts.count == HeadKind.allCases.count)
+        for kind in HeadKind.allCases {
+            let ours = kind.expectedParameters.reduce(0) { $0 + $1.shape.reduce(1, *) }
+            #expect(ours == counts[kind.rawValue], "\(kind)")
+        }
     }
 }

@@ -47,6 +47,17 @@ import TestSupport
         #expect(message?.contains("unexpected tensor coattn.extra_weights") == true, "\(message ?? "no error")")
     }
 
+    @Test func dataParallelPrefixGetsAHint() {
+        let original = writer(.ca)
+        var w = SafeTensorsWriter(metadata: original.metadata)
+        for item in original.items {
+            w.add(.init(name: "module." + item.name, dtype: item.dtype, shape: item.shape, bytes: item.bytes))
+        }
+        let message = loadError(.ca, w)
+        #expect(message?.contains("missing tensor audio_extract.init_hidden") == true, "\(message ?? "no error")")
+        #expect(message?.contains("'module.' prefix") == true, "\(message ?? "no error")")
+    }
+
     @Test func nonFloatTensorIsNamed() {
         var w = writer(.ca)
         w.items.removeAll { $0.name == "vregressor.3.bias" }
@@ -133,5 +144,17 @@ import TestSupport
         let second = try head.forward(audio: audio.slice(first: 1, count: 1), visual: visual.slice(first: 1, count: 1))
         #expect(maxAbsDifference(second.valence, both.valence.slice(first: 1, count: 1)) < 1e-5)
         #expect(maxAbsDifference(second.arousal, both.arousal.slice(first: 1, count: 1)) < 1e-5)
+    }
+
+    /// Missing audio is zeros (no audio stream); a missing face gives zero-ish features. Neither may produce NaN
+    /// (the L2 normalisation's eps keeps zero vectors zero).
+    @Test(arguments: HeadKind.allCases)
+    func zeroInputsGiveFiniteOutputs(kind: HeadKind) throws {
+        let head = try load(kind.spec, writer(kind.spec))
+        let visual = SyntheticWeights.uniformTensor("test:visual", shape: [1, 16, head.visualFeatures])
+        for (a, v) in [(Tensor(zeros: [1, 16, 512]), visual), (Tensor(zeros: [1, 16, 512]), Tensor(zeros: [1, 16, head.visualFeatures]))] {
+            let out = try head.forward(audio: a, visual: v)
+            #expect((out.valence.array + out.arousal.array).allSatisfy { $0.isFinite }, "\(kind)")
+        }
     }
 }

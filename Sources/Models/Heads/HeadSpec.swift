@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which fusion head to build: the seven with reference numbers, and the compositions of the IACA paper's
 /// Table 2 ("CA w/ IACA", …) that follow from the same parts.
 ///
@@ -110,6 +112,7 @@ public enum HeadKind: String, CaseIterable, Sendable {
         case .jmt: .jmt
         }
     }
-}
 
-import Foundation
+    /// The head's parameters (official names and shapes), generated from its layer structure.
+    public var expectedParameters: [ParameterSpec] { FusionHeads.expectedParameters(spec) }
+}

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import Kernels
 
@@ -86,9 +87,12 @@ public struct BiLSTM: Sendable {
             for step in 0..<l {
                 let t = d == 0 ? step : l - 1 - step
                 // Rows (i, t) of G for every batch item i are L·4H apart: add W_hh·h in place.
+                // Matrix-vector products: a GEMM would re-pack W_hh at every step, which costs more than the product.
                 let gt = gp + t &* g4
-                sgemm(transB: true, m: b, n: g4, k: h, a: state.pointer, lda: h, b: dir.weightHH.pointer, ldb: h,
-                      beta: 1, c: gt, ldc: l * g4)
+                for i in 0..<b {
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(g4), Int32(h), 1, dir.weightHH.pointer, Int32(h),
+                                state.pointer + i &* h, 1, 1, gt + i &* l &* g4, 1)
+                }
                 for i in 0..<b {
                     let gr = gt + i &* l &* g4
                     let hs = state.pointer + i &* h, cs = cell.pointer + i &* h

@@ -67,7 +67,11 @@ public final class ParameterStore {
         guard !all.isEmpty else { return }
         let shown = all.prefix(12).joined(separator: "; ")
         let more = all.count > 12 ? " (and \(all.count - 12) more)" : ""
-        throw WeightsError("\(file?.path ?? "weights"): \(all.count) problem(s): \(shown)\(more)")
+        var hint = ""
+        if let file, file.names.contains(where: { $0.hasPrefix("module.") }) {
+            hint = ". Its names carry DataParallel's 'module.' prefix: convert the checkpoint with `emopipe convert`"
+        }
+        throw WeightsError("\(file?.path ?? "weights"): \(all.count) problem(s): \(shown)\(more)\(hint)")
     }
 }
 
