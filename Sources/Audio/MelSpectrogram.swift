@@ -243,6 +243,8 @@ final class FFTWPlan: @unchecked Sendable {
               let output = fftwf_alloc_complex(MelSpectrogram.frequencyBins) else {
             return .failure(AudioError("FFTW: fftwf_alloc failed while planning (out of memory)"))
         }
+        // The planning arrays only fix alignment and in/out-of-place: the plan is only ever run through new-array
+        // execute (fftwf_execute_dft_r2c) on each workspace's own fftwf_alloc'd buffers, so these can go.
         defer { fftwf_free(input); fftwf_free(output) }
         guard let p = fftwf_plan_dft_r2c_1d(Int32(MelSpectrogram.fftSize), input, output, UInt32(FFTW_ESTIMATE)) else {
             return .failure(AudioError("FFTW: fftwf_plan_dft_r2c_1d(1024) returned NULL"))

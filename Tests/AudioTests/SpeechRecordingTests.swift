@@ -1,27 +1,31 @@
 import Audio
 import Foundation
 import Kernels
+import Media
 import Testing
 import TestSupport
 
-/// A real spoken recording through window → spectrogram: Debian's alsa-utils "Front Center" (a voice saying
-/// "front center", 1.43 s, 48 kHz mono 16-bit; alsa-utils is GPL-2, see docs/audio.md). Skipped when the package
-/// is not installed (`apt-get install alsa-utils`; it is in the Makefile's DEBS).
+/// A real spoken recording through decode → window → spectrogram: Debian's alsa-utils "Front Center" (a voice
+/// saying "front center", 1.43 s, 48 kHz mono 16-bit; alsa-utils is GPL-2, see docs/audio.md), decoded and resampled
+/// to 44.1 kHz by `Media.decodeAudio` (FFmpeg). Skipped when the package is not installed (`apt-get install
+/// alsa-utils`; it is in the Makefile's DEBS).
 @Suite struct SpeechRecordingTests {
     static let path = "/usr/share/sounds/alsa/Front_Center.wav"
     static let available = FileManager.default.fileExists(atPath: path)
 
     @Test(.enabled(if: available)) func speechHasMoreEnergyThanTheSilenceAroundIt() throws {
-        let speech = try SpeechRecording.decode(path: Self.path)
+        let track = try #require(try decodeAudio(path: Self.path), "\(Self.path) has an audio stream")
+        #expect(track.sampleRate == 44100)
+        let speech = track.samples
         #expect(speech.count > 60_000 && speech.count < 66_000, "1.43 s at 44.1 kHz, got \(speech.count) samples")
 
         // One second of digital silence, the recording, two seconds of silence; video at 29.97 fps over all of it.
         let lead = 44100, tail = 2 * 44100
-        let track = [Float](repeating: 0, count: lead) + speech + [Float](repeating: 0, count: tail)
+        let padded = [Float](repeating: 0, count: lead) + speech + [Float](repeating: 0, count: tail)
         let fps = 30000.0 / 1001
-        let frameCount = Int(Double(track.count) / 44100 * fps)
+        let frameCount = Int(Double(padded.count) / 44100 * fps)
         let ts = (0..<frameCount).map { Double($0) / fps }
-        let windows = try AudioWindow(samples: track, frameTimestamps: ts)
+        let windows = try AudioWindow(samples: padded, sampleRate: track.sampleRate, frameTimestamps: ts)
         let front = try AudioFrontEnd()
 
         // Every frame: shape 64 × (1 + ⌊length/441⌋), all values finite and within the dB floor's range.
@@ -58,44 +62,5 @@ import TestSupport
         #expect(beforeSpeech.allSatisfy { $0 == MelSpectrogram.silentValue })
         let mean = overSpeech.reduce(0, +) / Float(overSpeech.count)
         #expect(mean > MelSpectrogram.silentValue + 2, "mean over speech \(mean)")
-    }
-}
-
-/// Decoding for the test. Until the Media module (FFmpeg) lands, a minimal RIFF/WAVE reader (PCM 16-bit) and a
-/// linear-interpolation resampler to 44.1 kHz — enough for an energy test, not a production decoder.
-enum SpeechRecording {
-    static func decode(path: String) throws -> [Float] {
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        func u32(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24 }
-        func u16(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 }
-        guard bytes.count > 12, String(decoding: bytes[0..<4], as: UTF8.self) == "RIFF",
-              String(decoding: bytes[8..<12], as: UTF8.self) == "WAVE" else { throw AudioError("\(path): not a RIFF/WAVE file") }
-        var channels = 0, rate = 0, bits = 0, format = 0
-        var samples: [Float] = []
-        var i = 12
-        while i + 8 <= bytes.count {
-            let id = String(decoding: bytes[i..<(i + 4)], as: UTF8.self), size = u32(i + 4), body = i + 8
-            guard body + size <= bytes.count else { throw AudioError("\(path): chunk \(id) runs past the end") }
-            if id == "fmt " {
-                format = u16(body); channels = u16(body + 2); rate = u32(body + 4); bits = u16(body + 14)
-            } else if id == "data" {
-                guard format == 1, bits == 16, channels >= 1 else { throw AudioError("\(path): only 16-bit PCM is read here") }
-                let frames = size / (2 * channels)
-                samples = (0..<frames).map { k in
-                    var s = 0
-                    for c in 0..<channels { s += Int(Int16(bitPattern: UInt16(u16(body + 2 * (k * channels + c))))) }
-                    return Float(s) / Float(32768 * channels)
-                }
-            }
-            i = body + size + (size & 1)
-        }
-        guard rate > 0, !samples.isEmpty else { throw AudioError("\(path): no fmt or data chunk") }
-        if rate == 44100 { return samples }
-        let n = Int((Double(samples.count) * 44100 / Double(rate)).rounded(.down))
-        return (0..<n).map { k in
-            let x = Double(k) * Double(rate) / 44100
-            let j = Int(x), a = Float(x - Double(j))
-            return j + 1 < samples.count ? samples[j] * (1 - a) + samples[j + 1] * a : samples[samples.count - 1]
-        }
     }
 }
