@@ -8,11 +8,13 @@ way `emopipe convert` names them (unwrap 'state_dict'/'net', flatten nested dict
 'module.', skip non-tensors), each made contiguous and stored in its own dtype. Values are arange-based
 (no random numbers), so rerunning the script reproduces the same tensors.
 
+`extras.*.pt` store objects of other classes beside the weights (argparse.Namespace, optimizer state).
 Also written: `whole_module.pt` (a pickled nn.Module, which must be refused) and `no_tensors.pt`
 (a dict without tensors, which is not a state dict).
 
 usage: pip install torch numpy; python3 tools/make_checkpoint_fixtures.py
 """
+import argparse
 import collections
 import json
 import os
@@ -78,6 +80,21 @@ def bare_checkpoint():
     return nn.DataParallel(model).state_dict()
 
 
+def extras_checkpoint():
+    """Objects of other classes beside the weights (training arguments, optimizer state): refused by default,
+    read as inert placeholders with --skip-unknown-objects. One inside the state dict is skipped, never a tensor."""
+    model = nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.copy_(ramp(6).reshape(2, 3))
+        model.bias.copy_(ramp(2, start=1.0))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    sd = model.state_dict()
+    sd["note"] = argparse.Namespace(comment="not a tensor")
+    return {"state_dict": sd, "args": argparse.Namespace(lr=0.1, name="run"), "optimizer": opt.state_dict()}
+
+
 SAFETENSORS_DTYPE = {
     torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
     torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8", torch.bool: "BOOL",
@@ -135,7 +152,7 @@ def same(a, b):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    objects = {"nested": nested_checkpoint(), "net": net_checkpoint(), "bare": bare_checkpoint()}
+    objects = {"nested": nested_checkpoint(), "net": net_checkpoint(), "bare": bare_checkpoint(), "extras": extras_checkpoint()}
     for name, obj in objects.items():
         files = {f"{name}.zip.pt": {}, f"{name}.legacy.pt": {"_use_new_zipfile_serialization": False}}
         if name == "nested":

@@ -170,6 +170,9 @@ public enum PickleValue {
     case tensor(TensorRef)
     case numpyDType(String)
     case numpyScalar(dtype: String, bytes: [UInt8])
+    /// An object of a class not on the list, kept only as its class name (when
+    /// `PickleLimits.keepUnknownObjectsInert` is set). Nothing of it is constructed or called.
+    case opaque(String)
 
     public var kindName: String {
         switch self {
@@ -187,6 +190,7 @@ public enum PickleValue {
         case .tensor: "tensor"
         case .numpyDType: "numpy dtype"
         case .numpyScalar: "numpy scalar"
+        case .opaque(let name): "\(name) object"
         }
     }
 
@@ -227,6 +231,12 @@ public struct PickleLimits: Sendable {
     public var maxLongBytes = 64
     /// Tensor rank.
     public var maxRank = 16
+    /// When false (the default), a GLOBAL naming anything not on `PickleGlobal`'s list is an error.
+    /// When true, such a name becomes an inert placeholder (`.opaque`): calling, instantiating or setting state
+    /// on it gives another placeholder and items appended to it are dropped. Nothing from the file is run
+    /// either way; this only lets a checkpoint that stores, say, its training arguments beside the weights be
+    /// read. A placeholder inside the state dict is never a tensor, so it cannot pass as weights.
+    public var keepUnknownObjectsInert = false
     public init() {}
 }
 
@@ -420,10 +430,12 @@ public struct Unpickler {
             case 0x6C: try push(.list(arena.register(PickleList(try popMark()))))  // LIST
             case 0x61: // APPEND
                 let v = try pop()
+                if limits.keepUnknownObjectsInert, case .opaque = try top() { break }
                 guard case .list(let l) = try top() else { throw fail("APPEND to a \(try top().kindName), not a list") }
                 l.items.append(v)
             case 0x65: // APPENDS
                 let items = try popMark()
+                if limits.keepUnknownObjectsInert, case .opaque = try top() { break }
                 guard case .list(let l) = try top() else { throw fail("APPENDS to a \(try top().kindName), not a list") }
                 l.items.append(contentsOf: items)
             case 0x7D: try push(.dict(arena.register(PickleDict(ordered: false)))) // EMPTY_DICT
@@ -435,29 +447,37 @@ public struct Unpickler {
                 try push(.dict(d))
             case 0x73: // SETITEM
                 let v = try pop(), k = try pop()
+                if limits.keepUnknownObjectsInert, case .opaque = try top() { break }
                 guard case .dict(let d) = try top() else { throw fail("SETITEM on a \(try top().kindName), not a dict") }
                 try d.set(k, v)
             case 0x75: // SETITEMS
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of items") }
+                if limits.keepUnknownObjectsInert, case .opaque = try top() { break }
                 guard case .dict(let d) = try top() else { throw fail("SETITEMS on a \(try top().kindName), not a dict") }
                 for i in stride(from: 0, to: items.count, by: 2) { try d.set(items[i], items[i + 1]) }
             case 0x63: // GLOBAL "module\nname\n"
                 let module = try line(), name = try line()
-                try push(.global(try resolve(module, name)))
+                try push(try resolve(module, name))
             case 0x93: // STACK_GLOBAL
                 let n = try pop(), m = try pop()
                 guard case .string(let module) = m, case .string(let name) = n else { throw fail("STACK_GLOBAL without two strings") }
-                try push(.global(try resolve(module, name)))
+                try push(try resolve(module, name))
             case 0x52: // REDUCE
                 let args = try pop(), callable = try pop()
                 try push(try reduce(callable, args))
             case 0x81: // NEWOBJ: cls.__new__(cls, *args), only for OrderedDict
                 let args = try pop(), cls = try pop()
+                if case .opaque(let name) = cls { try push(.opaque(name)); break }
                 guard case .global(.orderedDict) = cls, case .tuple(let a) = args, a.items.isEmpty else {
                     throw fail("NEWOBJ of a \(cls.kindName) is not allowed")
                 }
                 try push(.dict(arena.register(PickleDict(ordered: true))))
+            case 0x92: // NEWOBJ_EX: only for placeholders
+                let kwargs = try pop(), args = try pop(), cls = try pop()
+                _ = (kwargs, args)
+                guard case .opaque(let name) = cls else { throw fail("NEWOBJ_EX of a \(cls.kindName) is not allowed") }
+                try push(.opaque(name))
             case 0x62: // BUILD: set state on the object below
                 let state = try pop()
                 try build(try top(), state)
@@ -478,14 +498,15 @@ public struct Unpickler {
 
     private func tuple(_ items: [PickleValue]) -> PickleValue { .tuple(arena.register(PickleTuple(items))) }
 
-    private func resolve(_ module: String, _ name: String) throws -> PickleGlobal {
-        guard let g = PickleGlobal.lookup(module: module, name: name) else {
-            throw fail("refusing to load \(module).\(name): a checkpoint may only name tensors, storages and dicts (is this a whole pickled model? save its state_dict() instead)")
-        }
-        return g
+    private func resolve(_ module: String, _ name: String) throws -> PickleValue {
+        if let g = PickleGlobal.lookup(module: module, name: name) { return .global(g) }
+        guard module.utf8.count + name.utf8.count <= 512 else { throw fail("a GLOBAL name is too long") }
+        if limits.keepUnknownObjectsInert { return .opaque("\(module).\(name)") }
+        throw fail("refusing to load \(module).\(name): a checkpoint may only name tensors, storages and dicts (a whole pickled model? save its state_dict() instead; an object stored beside the weights? --skip-unknown-objects keeps it as an inert placeholder)")
     }
 
     private func reduce(_ callable: PickleValue, _ argsValue: PickleValue) throws -> PickleValue {
+        if case .opaque(let name) = callable { return .opaque(name) }
         guard case .global(let g) = callable else { throw fail("REDUCE on a \(callable.kindName), not an allowed function") }
         guard case .tuple(let argsTuple) = argsValue else { throw fail("REDUCE with arguments of kind \(argsValue.kindName)") }
         let args = argsTuple.items
@@ -549,8 +570,8 @@ public struct Unpickler {
             if case .tuple(let t) = state, t.items.count > 1, case .string(let order) = t.items[1], order == ">" {
                 throw fail("a big-endian numpy dtype is not supported")
             }
-        case .tensor:
-            return  // a parameter's extra Python attributes
+        case .tensor, .opaque:
+            return  // a parameter's extra Python attributes; a placeholder's state
         default:
             throw fail("BUILD on a \(object.kindName) is not allowed")
         }

@@ -76,6 +76,19 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["evil.pt"])
     }
 
+    @Test func skipUnknownObjectsOptIn() throws {
+        let dir = TestPaths.temporaryDirectory("convert-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("extras.safetensors").path
+        let refused = try runCommand(Self.binary, ["convert", CheckpointFixtures.path("extras.zip.pt"), out, "--kind", "unchecked"], timeout: 60)
+        #expect(refused.status != 0 && refused.stderr.contains("argparse.Namespace") && refused.stderr.contains("--skip-unknown-objects"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let r = try runCommand(Self.binary, ["convert", CheckpointFixtures.path("extras.zip.pt"), out, "--kind", "unchecked", "--skip-unknown-objects"], timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("2 tensors") && r.stderr.contains("skipped 1 non-tensor entries"))
+        #expect(try SafeTensorsFile(path: out).names == ["weight", "bias"])
+    }
+
     @Test func badOptionsAreRejected() throws {
         let r = try runCommand(Self.binary, ["convert", CheckpointFixtures.path("net.zip.pt"), "/tmp/never-written.safetensors", "--kind", "bogus"], timeout: 60)
         #expect(r.status != 0)

@@ -53,6 +53,40 @@ import Testing
         }
     }
 
+    /// Objects of other classes beside the weights: refused by name by default; with the opt-in they are inert
+    /// placeholders, the weights convert exactly, and a placeholder inside the state dict is skipped.
+    @Test(arguments: ["extras.zip.pt", "extras.legacy.pt"])
+    func unknownObjectsBesideTheWeights(file: String) throws {
+        let error = #expect(throws: CheckpointError.self) { _ = try TorchCheckpoint(path: CheckpointFixtures.path(file)) }
+        #expect(error?.description.contains("refusing to load argparse.Namespace") == true)
+        var limits = PickleLimits()
+        limits.keepUnknownObjectsInert = true
+        let checkpoint = try TorchCheckpoint(path: CheckpointFixtures.path(file), limits: limits)
+        guard case .dict(let top) = checkpoint.root, case .opaque("argparse.Namespace")? = top["args"] else {
+            Issue.record("args is not a placeholder"); return
+        }
+        let state = try StateDict(checkpoint)
+        let expected = try SafeTensorsFile(path: CheckpointFixtures.path("extras.expected.safetensors"))
+        #expect(state.names == expected.names)
+        for t in state.tensors { #expect(t.bytes == (try expected.rawBytes(t.name)), "\(t.name)") }
+        #expect(state.skipped == ["note: argparse.Namespace object"])
+    }
+
+    /// Even with placeholders allowed, a pickled module is not weights, and a call like os.system is not made.
+    @Test func placeholdersNeverPassAsWeights() throws {
+        var limits = PickleLimits()
+        limits.keepUnknownObjectsInert = true
+        let error = #expect(throws: CheckpointError.self) {
+            _ = try StateDict(TorchCheckpoint(path: CheckpointFixtures.path("whole_module.pt"), limits: limits))
+        }
+        #expect(error?.description.contains("torch.nn.modules.linear.Linear object, not a dict") == true)
+        var p = PickleBuilder()
+        p.op(0x7D); p.string("x"); p.global("os", "system"); p.string("touch /tmp/emopipe-pwned-2"); p.op(0x85, 0x52, 0x73); p.stop()
+        let data = Data(legacyFile(object: p.bytes, storages: []))
+        #expect(throws: CheckpointError.self) { _ = try StateDict(TorchCheckpoint(data: data, path: "evil", limits: limits)) }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/emopipe-pwned-2"))
+    }
+
     @Test func aWholePickledModuleIsRefusedByName() throws {
         let error = #expect(throws: CheckpointError.self) {
             _ = try TorchCheckpoint(path: CheckpointFixtures.path("whole_module.pt"))
