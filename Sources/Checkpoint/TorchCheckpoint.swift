@@ -61,13 +61,13 @@ public final class TorchCheckpoint {
         var storages: [String: (range: Range<Int>, ref: StorageRef)] = [:]
         let arena = self.arena
         let (format, root, sha) = try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> (Format, PickleValue, String) in
-            let sha = SHA256.hex(raw)
+            // Parsed first, hashed after: a file that is not a checkpoint at all fails without being read whole.
             if ZipReader.looksLikeZip(raw) {
                 let root = try Self.readZip(raw, path: path, limits: limits, arena: arena, storages: &storages)
-                return (.zip, root, sha)
+                return (.zip, root, SHA256.hex(raw))
             }
             let root = try Self.readLegacy(raw, path: path, limits: limits, arena: arena, storages: &storages)
-            return (.legacy, root, sha)
+            return (.legacy, root, SHA256.hex(raw))
         }
         self.format = format
         self.root = root
