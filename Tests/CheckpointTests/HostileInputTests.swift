@@ -72,6 +72,31 @@ import Testing
         }
     }
 
+    /// Random byte overwrites and chunk splices over every fixture (pickle opcodes, lengths, zip fields, data):
+    /// each read ends in a result or a CheckpointError, never a trap, a hang or a huge allocation.
+    @Test func randomMutationsNeverCrash() throws {
+        var rng: UInt64 = 0xDEAD_BEEF
+        func next() -> UInt64 { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return rng >> 16 }
+        for (file, _) in CheckpointFixtures.converted {
+            let bytes = try CheckpointFixtures.bytes(file)
+            for round in 0..<300 {
+                var m = bytes
+                switch round % 3 {
+                case 0:  // one byte set to any value
+                    m[Int(next() % UInt64(m.count))] = UInt8(truncatingIfNeeded: next())
+                case 1:  // up to 8 bytes overwritten with 0xFF or 0x00 (saturated lengths, zero counts)
+                    let at = Int(next() % UInt64(m.count)), fill: UInt8 = next() & 1 == 0 ? 0xFF : 0x00
+                    for i in at..<min(m.count, at + 1 + Int(next() % 8)) { m[i] = fill }
+                default: // a chunk of the file copied over another place
+                    let from = Int(next() % UInt64(m.count)), to = Int(next() % UInt64(m.count))
+                    let n = min(1 + Int(next() % 64), m.count - from, m.count - to)
+                    m.replaceSubrange(to..<(to + n), with: bytes[from..<(from + n)])
+                }
+                _ = Self.outcome(m)
+            }
+        }
+    }
+
     // MARK: hostile pickles
 
     @Test func refusesOsSystem() {
