@@ -9,7 +9,8 @@ way `emopipe convert` names them (unwrap 'state_dict'/'net', flatten nested dict
 (no random numbers), so rerunning the script reproduces the same tensors.
 
 `extras.*.pt` store objects of other classes beside the weights (argparse.Namespace, optimizer state).
-Also written: `whole_module.pt` (a pickled nn.Module, which must be refused) and `no_tensors.pt`
+Also written: `archive.zip` (a deflated zip holding a checkpoint, like the downloaded TSAV archive),
+`whole_module.pt` (a pickled nn.Module, which must be refused) and `no_tensors.pt`
 (a dict without tensors, which is not a state dict).
 
 usage: pip install torch numpy; python3 tools/make_checkpoint_fixtures.py
@@ -19,6 +20,7 @@ import collections
 import json
 import os
 import struct
+import zipfile
 
 import numpy as np
 import torch
@@ -166,6 +168,10 @@ def main():
         write_safetensors(os.path.join(OUT, f"{name}.expected.safetensors"), loaded[0])
         print(name, [file for file in files], len(loaded[0]), "tensors")
     torch.save(nn.Linear(2, 2), os.path.join(OUT, "whole_module.pt"))
+    # A downloaded archive holding a checkpoint (like aff2model_tntsub4.zip): deflated entries, no data.pkl.
+    with zipfile.ZipFile(os.path.join(OUT, "archive.zip"), "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("model2/README.txt", "the checkpoint is inside\n" * 4)
+        z.write(os.path.join(OUT, "net.legacy.pt"), "model2/net.legacy.pt")
     torch.save({"epoch": 3, "name": "no tensors here"}, os.path.join(OUT, "no_tensors.pt"))
     print("torch", torch.__version__)
 

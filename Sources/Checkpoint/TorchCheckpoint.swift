@@ -85,7 +85,8 @@ public final class TorchCheckpoint {
             return parts.count == 2 && parts[1] == "data.pkl" && !parts[0].isEmpty
         }
         guard pickles.count == 1, let pickleEntry = pickles.first else {
-            throw CheckpointError("\(path): a zip file but not a torch checkpoint (\(pickles.isEmpty ? "no" : "more than one") <name>/data.pkl entry)")
+            let inside = zip.entries.prefix(3).map(\.name).joined(separator: ", ")
+            throw CheckpointError("\(path): a zip file but not a torch checkpoint (\(pickles.isEmpty ? "no" : "more than one") <name>/data.pkl entry); if it is a downloaded archive, unzip it and convert the checkpoint inside (it holds: \(inside)\(zip.entries.count > 3 ? ", …" : ""))")
         }
         let prefix = String(pickleEntry.name.dropLast("data.pkl".count))
         if let order = zip.entry(prefix + "byteorder") {
@@ -154,6 +155,9 @@ public final class TorchCheckpoint {
     private static func readLegacy(_ raw: UnsafeRawBufferPointer, path: String, limits: PickleLimits, arena: PickleArena,
                                    storages: inout [String: (range: Range<Int>, ref: StorageRef)]) throws -> PickleValue {
         let notTorch = "not a PyTorch checkpoint (neither a torch zip file nor a legacy torch.save file)"
+        if raw.count > 262, Array(raw[257..<262]) == Array("ustar".utf8) {
+            throw CheckpointError("\(path): a tar archive (the torch.save format of PyTorch < 0.1.10, or a downloaded archive); not supported — unpack it, or load and re-save it with a newer PyTorch")
+        }
         guard raw.count >= 2, raw[0] == 0x80 else { throw CheckpointError("\(path): \(notTorch)") }
         var u = Unpickler(bytes: raw, context: path, limits: limits, arena: arena, persistentLoad: nil)
         let magic: PickleValue

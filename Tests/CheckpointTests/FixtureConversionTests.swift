@@ -94,6 +94,18 @@ import Testing
         #expect(error?.description.contains("torch.nn.modules.linear.Linear") == true)
     }
 
+    /// Passing the downloaded archive (deflated zip) or a tar file instead of the checkpoint says what to do.
+    @Test func archivesAreNamedAsSuch() throws {
+        let error = #expect(throws: CheckpointError.self) { _ = try TorchCheckpoint(path: CheckpointFixtures.path("archive.zip")) }
+        #expect(error?.description.contains("unzip it and convert the checkpoint inside") == true)
+        #expect(error?.description.contains("model2/net.legacy.pt") == true)
+        var tar = [UInt8](repeating: 0, count: 1024)
+        tar.replaceSubrange(0..<8, with: Array("file.pt\0".utf8))
+        tar.replaceSubrange(257..<263, with: Array("ustar\0".utf8))
+        let tarError = #expect(throws: CheckpointError.self) { _ = try TorchCheckpoint(data: Data(tar), path: "old.tar") }
+        #expect(tarError?.description.contains("tar archive") == true)
+    }
+
     @Test func aDictWithoutTensorsIsNotAStateDict() throws {
         let error = #expect(throws: CheckpointError.self) {
             _ = try StateDict(TorchCheckpoint(path: CheckpointFixtures.path("no_tensors.pt")))
