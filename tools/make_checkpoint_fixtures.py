@@ -8,15 +8,19 @@ way `emopipe convert` names them (unwrap 'state_dict'/'net', flatten nested dict
 'module.', skip non-tensors), each made contiguous and stored in its own dtype. Values are arange-based
 (no random numbers), so rerunning the script reproduces the same tensors.
 
-Also written: `whole_module.pt` (a pickled nn.Module, which must be refused) and `no_tensors.pt`
+`extras.*.pt` store objects of other classes beside the weights (argparse.Namespace, optimizer state).
+Also written: `archive.zip` (a deflated zip holding a checkpoint, like the downloaded TSAV archive),
+`whole_module.pt` (a pickled nn.Module, which must be refused) and `no_tensors.pt`
 (a dict without tensors, which is not a state dict).
 
 usage: pip install torch numpy; python3 tools/make_checkpoint_fixtures.py
 """
+import argparse
 import collections
 import json
 import os
 import struct
+import zipfile
 
 import numpy as np
 import torch
@@ -78,6 +82,21 @@ def bare_checkpoint():
     return nn.DataParallel(model).state_dict()
 
 
+def extras_checkpoint():
+    """Objects of other classes beside the weights (training arguments, optimizer state): refused by default,
+    read as inert placeholders with --skip-unknown-objects. One inside the state dict is skipped, never a tensor."""
+    model = nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.copy_(ramp(6).reshape(2, 3))
+        model.bias.copy_(ramp(2, start=1.0))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    sd = model.state_dict()
+    sd["note"] = argparse.Namespace(comment="not a tensor")
+    return {"state_dict": sd, "args": argparse.Namespace(lr=0.1, name="run"), "optimizer": opt.state_dict()}
+
+
 SAFETENSORS_DTYPE = {
     torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
     torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8", torch.bool: "BOOL",
@@ -135,7 +154,7 @@ def same(a, b):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    objects = {"nested": nested_checkpoint(), "net": net_checkpoint(), "bare": bare_checkpoint()}
+    objects = {"nested": nested_checkpoint(), "net": net_checkpoint(), "bare": bare_checkpoint(), "extras": extras_checkpoint()}
     for name, obj in objects.items():
         files = {f"{name}.zip.pt": {}, f"{name}.legacy.pt": {"_use_new_zipfile_serialization": False}}
         if name == "nested":
@@ -149,6 +168,10 @@ def main():
         write_safetensors(os.path.join(OUT, f"{name}.expected.safetensors"), loaded[0])
         print(name, [file for file in files], len(loaded[0]), "tensors")
     torch.save(nn.Linear(2, 2), os.path.join(OUT, "whole_module.pt"))
+    # A downloaded archive holding a checkpoint (like aff2model_tntsub4.zip): deflated entries, no data.pkl.
+    with zipfile.ZipFile(os.path.join(OUT, "archive.zip"), "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("model2/README.txt", "the checkpoint is inside\n" * 4)
+        z.write(os.path.join(OUT, "net.legacy.pt"), "model2/net.legacy.pt")
     torch.save({"epoch": 3, "name": "no tensors here"}, os.path.join(OUT, "no_tensors.pt"))
     print("torch", torch.__version__)
 

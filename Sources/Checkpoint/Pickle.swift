@@ -8,21 +8,47 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
 
 // MARK: - Values
 
-/// A Python list, shared by reference like the original (the pickle memo can hand out the same list twice
-/// and later opcodes append to it).
-public final class PickleList {
-    public var items: [PickleValue] = []
+/// Containers are classes: Python shares them by reference (the memo hands out the same list twice and later
+/// opcodes append to it). Every container made while reading a file is also registered in a `PickleArena`,
+/// which empties them all when it goes away, so even a hostile million-deep nesting is released one object
+/// at a time instead of by a recursive chain of deinitializers that would overflow the stack.
+protocol PickleContainer: AnyObject {
+    func removeChildren()
+}
+
+/// Keeps every container of one file alive and tears them down flat (see `PickleContainer`).
+/// Values read from a file stay valid while the arena that read them is alive.
+public final class PickleArena {
+    private var containers: [any PickleContainer] = []
+    public init() {}
+    func register<C: PickleContainer>(_ c: C) -> C { containers.append(c); return c }
+    deinit { for c in containers { c.removeChildren() } }
+}
+
+/// A Python tuple.
+public final class PickleTuple: PickleContainer {
+    public private(set) var items: [PickleValue]
+    init(_ items: [PickleValue]) { self.items = items }
+    func removeChildren() { items = [] }
+}
+
+/// A Python list.
+public final class PickleList: PickleContainer {
+    public internal(set) var items: [PickleValue] = []
     init(_ items: [PickleValue] = []) { self.items = items }
+    func removeChildren() { items = [] }
 }
 
 /// A Python dict or `collections.OrderedDict`, keeping insertion order (which is the state-dict order).
-public final class PickleDict {
+public final class PickleDict: PickleContainer {
     public private(set) var keys: [PickleValue] = []
     public private(set) var values: [PickleValue] = []
     private var stringIndex: [String: Int] = [:]
     public let ordered: Bool
 
     init(ordered: Bool) { self.ordered = ordered }
+
+    func removeChildren() { keys = []; values = [] }
 
     private var intIndex: [Int64: Int] = [:]
     private var otherKeys = 0
@@ -37,8 +63,7 @@ public final class PickleDict {
             if let i = intIndex[v] { values[i] = value; return }
             intIndex[v] = keys.count
         case .bool, .none, .float, .tuple, .bytes, .bigInt:
-            // Rare key kinds: compared one by one, so their number is bounded.
-            if let i = keys.firstIndex(where: { PickleValue.sameKey($0, key) }) { values[i] = value; return }
+            // Rare key kinds (never in a state dict) are kept as they come, without merging equal keys.
             otherKeys += 1
             guard otherKeys <= 10_000 else { throw CheckpointError("a dict has more than 10000 keys that are not strings or ints") }
         default:
@@ -129,7 +154,7 @@ public struct TensorRef: Sendable, Equatable {
 }
 
 /// What an unpickled object can be. Containers are reference types, as in Python.
-public indirect enum PickleValue {
+public enum PickleValue {
     case none
     case bool(Bool)
     case int(Int64)
@@ -137,7 +162,7 @@ public indirect enum PickleValue {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case tuple([PickleValue])
+    case tuple(PickleTuple)
     case list(PickleList)
     case dict(PickleDict)
     case global(PickleGlobal)
@@ -145,6 +170,9 @@ public indirect enum PickleValue {
     case tensor(TensorRef)
     case numpyDType(String)
     case numpyScalar(dtype: String, bytes: [UInt8])
+    /// An object of a class not on the list, kept only as its class name (when
+    /// `PickleLimits.keepUnknownObjectsInert` is set). Nothing of it is constructed or called.
+    case opaque(String)
 
     public var kindName: String {
         switch self {
@@ -162,20 +190,7 @@ public indirect enum PickleValue {
         case .tensor: "tensor"
         case .numpyDType: "numpy dtype"
         case .numpyScalar: "numpy scalar"
-        }
-    }
-
-    static func sameKey(_ a: PickleValue, _ b: PickleValue) -> Bool {
-        switch (a, b) {
-        case (.none, .none): true
-        case (.bool(let x), .bool(let y)): x == y
-        case (.int(let x), .int(let y)): x == y
-        case (.bigInt(let x), .bigInt(let y)): x == y
-        case (.float(let x), .float(let y)): x == y
-        case (.string(let x), .string(let y)): x == y
-        case (.bytes(let x), .bytes(let y)): x == y
-        case (.tuple(let x), .tuple(let y)): x.count == y.count && zip(x, y).allSatisfy { sameKey($0, $1) }
-        default: false
+        case .opaque(let name): "\(name) object"
         }
     }
 
@@ -188,9 +203,9 @@ public indirect enum PickleValue {
     }
 
     var asIntArray: [Int]? {
-        guard case .tuple(let items) = self else { return nil }
+        guard case .tuple(let t) = self else { return nil }
         var out: [Int] = []
-        for item in items {
+        for item in t.items {
             guard let v = item.asInt else { return nil }
             out.append(v)
         }
@@ -216,6 +231,12 @@ public struct PickleLimits: Sendable {
     public var maxLongBytes = 64
     /// Tensor rank.
     public var maxRank = 16
+    /// When false (the default), a GLOBAL naming anything not on `PickleGlobal`'s list is an error.
+    /// When true, such a name becomes an inert placeholder (`.opaque`): calling, instantiating or setting state
+    /// on it gives another placeholder and items appended to it are dropped. Nothing from the file is run
+    /// either way; this only lets a checkpoint that stores, say, its training arguments beside the weights be
+    /// read. A placeholder inside the state dict is never a tensor, so it cannot pass as weights.
+    public var keepUnknownObjectsInert = false
     public init() {}
 }
 
@@ -233,6 +254,7 @@ public struct Unpickler {
     private let persistentLoad: PersistentLoad?
     private let limits: PickleLimits
     private let context: String
+    private let arena: PickleArena
 
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
@@ -240,7 +262,8 @@ public struct Unpickler {
 
     /// `bytes` stays valid for the reader's life; reading starts at `position`.
     public init(bytes: UnsafeRawBufferPointer, position: Int = 0, context: String, limits: PickleLimits = PickleLimits(),
-                persistentLoad: PersistentLoad?) {
+                arena: PickleArena, persistentLoad: PersistentLoad?) {
+        self.arena = arena
         self.bytes = bytes
         self.position = position
         self.context = context
@@ -398,53 +421,63 @@ public struct Unpickler {
             case 0x43: try push(.bytes(Array(try sized(UInt64(try byte())))))      // SHORT_BINBYTES
             case 0x42: try push(.bytes(Array(try sized(try uint(4)))))             // BINBYTES
             case 0x8E: try push(.bytes(Array(try sized(try uint(8)))))             // BINBYTES8
-            case 0x29: try push(.tuple([]))                                        // EMPTY_TUPLE
-            case 0x74: try push(.tuple(try popMark()))                             // TUPLE
-            case 0x85: let a = try pop(); try push(.tuple([a]))                    // TUPLE1
-            case 0x86: let b = try pop(), a = try pop(); try push(.tuple([a, b]))  // TUPLE2
-            case 0x87: let c = try pop(), b = try pop(), a = try pop(); try push(.tuple([a, b, c])) // TUPLE3
-            case 0x5D: try push(.list(PickleList()))                               // EMPTY_LIST
-            case 0x6C: try push(.list(PickleList(try popMark())))                  // LIST
+            case 0x29: try push(tuple([]))                                         // EMPTY_TUPLE
+            case 0x74: try push(tuple(try popMark()))                              // TUPLE
+            case 0x85: let a = try pop(); try push(tuple([a]))                     // TUPLE1
+            case 0x86: let b = try pop(), a = try pop(); try push(tuple([a, b]))   // TUPLE2
+            case 0x87: let c = try pop(), b = try pop(), a = try pop(); try push(tuple([a, b, c])) // TUPLE3
+            case 0x5D: try push(.list(arena.register(PickleList())))               // EMPTY_LIST
+            case 0x6C: try push(.list(arena.register(PickleList(try popMark()))))  // LIST
             case 0x61: // APPEND
                 let v = try pop()
+                if limits.keepUnknownObjectsInert, case .opaque = try top() { break }
                 guard case .list(let l) = try top() else { throw fail("APPEND to a \(try top().kindName), not a list") }
                 l.items.append(v)
             case 0x65: // APPENDS
                 let items = try popMark()
+                if limits.keepUnknownObjectsInert, case .opaque = try top() { break }
                 guard case .list(let l) = try top() else { throw fail("APPENDS to a \(try top().kindName), not a list") }
                 l.items.append(contentsOf: items)
-            case 0x7D: try push(.dict(PickleDict(ordered: false)))                 // EMPTY_DICT
+            case 0x7D: try push(.dict(arena.register(PickleDict(ordered: false)))) // EMPTY_DICT
             case 0x64: // DICT
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("DICT with an odd number of items") }
-                let d = PickleDict(ordered: false)
+                let d = arena.register(PickleDict(ordered: false))
                 for i in stride(from: 0, to: items.count, by: 2) { try d.set(items[i], items[i + 1]) }
                 try push(.dict(d))
             case 0x73: // SETITEM
                 let v = try pop(), k = try pop()
+                if limits.keepUnknownObjectsInert, case .opaque = try top() { break }
                 guard case .dict(let d) = try top() else { throw fail("SETITEM on a \(try top().kindName), not a dict") }
                 try d.set(k, v)
             case 0x75: // SETITEMS
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of items") }
+                if limits.keepUnknownObjectsInert, case .opaque = try top() { break }
                 guard case .dict(let d) = try top() else { throw fail("SETITEMS on a \(try top().kindName), not a dict") }
                 for i in stride(from: 0, to: items.count, by: 2) { try d.set(items[i], items[i + 1]) }
             case 0x63: // GLOBAL "module\nname\n"
                 let module = try line(), name = try line()
-                try push(.global(try resolve(module, name)))
+                try push(try resolve(module, name))
             case 0x93: // STACK_GLOBAL
                 let n = try pop(), m = try pop()
                 guard case .string(let module) = m, case .string(let name) = n else { throw fail("STACK_GLOBAL without two strings") }
-                try push(.global(try resolve(module, name)))
+                try push(try resolve(module, name))
             case 0x52: // REDUCE
                 let args = try pop(), callable = try pop()
                 try push(try reduce(callable, args))
             case 0x81: // NEWOBJ: cls.__new__(cls, *args), only for OrderedDict
                 let args = try pop(), cls = try pop()
-                guard case .global(.orderedDict) = cls, case .tuple(let a) = args, a.isEmpty else {
+                if case .opaque(let name) = cls { try push(.opaque(name)); break }
+                guard case .global(.orderedDict) = cls, case .tuple(let a) = args, a.items.isEmpty else {
                     throw fail("NEWOBJ of a \(cls.kindName) is not allowed")
                 }
-                try push(.dict(PickleDict(ordered: true)))
+                try push(.dict(arena.register(PickleDict(ordered: true))))
+            case 0x92: // NEWOBJ_EX: only for placeholders
+                let kwargs = try pop(), args = try pop(), cls = try pop()
+                _ = (kwargs, args)
+                guard case .opaque(let name) = cls else { throw fail("NEWOBJ_EX of a \(cls.kindName) is not allowed") }
+                try push(.opaque(name))
             case 0x62: // BUILD: set state on the object below
                 let state = try pop()
                 try build(try top(), state)
@@ -463,24 +496,28 @@ public struct Unpickler {
         }
     }
 
-    private func resolve(_ module: String, _ name: String) throws -> PickleGlobal {
-        guard let g = PickleGlobal.lookup(module: module, name: name) else {
-            throw fail("refusing to load \(module).\(name): a checkpoint may only name tensors, storages and dicts (is this a whole pickled model? save its state_dict() instead)")
-        }
-        return g
+    private func tuple(_ items: [PickleValue]) -> PickleValue { .tuple(arena.register(PickleTuple(items))) }
+
+    private func resolve(_ module: String, _ name: String) throws -> PickleValue {
+        if let g = PickleGlobal.lookup(module: module, name: name) { return .global(g) }
+        guard module.utf8.count + name.utf8.count <= 512 else { throw fail("a GLOBAL name is too long") }
+        if limits.keepUnknownObjectsInert { return .opaque("\(module).\(name)") }
+        throw fail("refusing to load \(module).\(name): a checkpoint may only name tensors, storages and dicts (a whole pickled model? save its state_dict() instead; an object stored beside the weights? --skip-unknown-objects keeps it as an inert placeholder)")
     }
 
     private func reduce(_ callable: PickleValue, _ argsValue: PickleValue) throws -> PickleValue {
+        if case .opaque(let name) = callable { return .opaque(name) }
         guard case .global(let g) = callable else { throw fail("REDUCE on a \(callable.kindName), not an allowed function") }
-        guard case .tuple(let args) = argsValue else { throw fail("REDUCE with arguments of kind \(argsValue.kindName)") }
+        guard case .tuple(let argsTuple) = argsValue else { throw fail("REDUCE with arguments of kind \(argsValue.kindName)") }
+        let args = argsTuple.items
         switch g {
         case .orderedDict:
-            let d = PickleDict(ordered: true)
+            let d = arena.register(PickleDict(ordered: true))
             if let first = args.first {
                 guard args.count == 1, case .list(let pairs) = first else { throw fail("OrderedDict(…) with unexpected arguments") }
                 for p in pairs.items {
-                    guard case .tuple(let kv) = p, kv.count == 2 else { throw fail("OrderedDict(…) with a non-pair item") }
-                    try d.set(kv[0], kv[1])
+                    guard case .tuple(let kv) = p, kv.items.count == 2 else { throw fail("OrderedDict(…) with a non-pair item") }
+                    try d.set(kv.items[0], kv.items[1])
                 }
             }
             return .dict(d)
@@ -530,11 +567,11 @@ public struct Unpickler {
             return
         case .numpyDType:
             // (version, byte order, …): only little-endian or byte-order-free dtypes are meaningful here.
-            if case .tuple(let t) = state, t.count > 1, case .string(let order) = t[1], order == ">" {
+            if case .tuple(let t) = state, t.items.count > 1, case .string(let order) = t.items[1], order == ">" {
                 throw fail("a big-endian numpy dtype is not supported")
             }
-        case .tensor:
-            return  // a parameter's extra Python attributes
+        case .tensor, .opaque:
+            return  // a parameter's extra Python attributes; a placeholder's state
         default:
             throw fail("BUILD on a \(object.kindName) is not allowed")
         }

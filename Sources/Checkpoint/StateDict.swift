@@ -25,6 +25,8 @@ public struct StateDict {
     public var strippedModulePrefixes: Int
     /// Entries that are neither tensors nor dicts (name: kind), the first 100.
     public var skipped: [String]
+    /// How many entries were skipped in all.
+    public var skippedCount: Int
 
     public var names: [String] { tensors.map(\.name) }
 
@@ -32,8 +34,9 @@ public struct StateDict {
     static let maxDepth = 32
     static let maxNodes = 1_000_000
 
-    public init(tensors: [Tensor], wrapperPath: [String] = [], strippedModulePrefixes: Int = 0, skipped: [String] = []) {
+    public init(tensors: [Tensor], wrapperPath: [String] = [], strippedModulePrefixes: Int = 0, skipped: [String] = [], skippedCount: Int = 0) {
         self.tensors = tensors
+        self.skippedCount = max(skippedCount, skipped.count)
         self.wrapperPath = wrapperPath
         self.strippedModulePrefixes = strippedModulePrefixes
         self.skipped = skipped
@@ -58,6 +61,7 @@ public struct StateDict {
 
         var tensors: [Tensor] = []
         var skipped: [String] = []
+        var skippedCount = 0
         var nodes = 0
         var seen = Set<String>()
         var stripped = 0
@@ -71,6 +75,7 @@ public struct StateDict {
                 case .string(let s): key = s
                 case .int(let i): key = String(i)
                 default:
+                    skippedCount += 1
                     if skipped.count < 100 { skipped.append("\(prefix)<\(k.kindName) key>: \(v.kindName)") }
                     continue
                 }
@@ -87,6 +92,7 @@ public struct StateDict {
                 case .dict(let inner):
                     try walk(inner, prefix: name + ".", depth: depth + 1)
                 default:
+                    skippedCount += 1
                     if skipped.count < 100 { skipped.append("\(name): \(v.kindName)") }
                 }
             }
@@ -97,6 +103,6 @@ public struct StateDict {
             if case .dict(let r) = checkpoint.root { top = r.keys.prefix(8).map { if case .string(let s) = $0 { s } else { "<\($0.kindName)>" } } } else { top = [] }
             throw CheckpointError("\(path): no tensors found; not a state dict (top-level keys: \(top.isEmpty ? "none" : top.joined(separator: ", ")))")
         }
-        self.init(tensors: tensors, wrapperPath: wrapperPath, strippedModulePrefixes: stripped, skipped: skipped)
+        self.init(tensors: tensors, wrapperPath: wrapperPath, strippedModulePrefixes: stripped, skipped: skipped, skippedCount: skippedCount)
     }
 }

@@ -27,6 +27,8 @@ public final class TorchCheckpoint {
     /// The file's SHA-256, hex.
     public let sha256: String
     public let fileSize: Int
+    /// Owns every container in `root` (see `PickleArena`).
+    public let arena = PickleArena()
 
     private let data: Data
     /// Storage key → where its elements are in `data`, with the declared type and count.
@@ -57,14 +59,15 @@ public final class TorchCheckpoint {
         self.fileSize = data.count
         self.maxOutputBytes = 4 * data.count + (64 << 20)
         var storages: [String: (range: Range<Int>, ref: StorageRef)] = [:]
+        let arena = self.arena
         let (format, root, sha) = try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> (Format, PickleValue, String) in
-            let sha = SHA256.hex(raw)
+            // Parsed first, hashed after: a file that is not a checkpoint at all fails without being read whole.
             if ZipReader.looksLikeZip(raw) {
-                let root = try Self.readZip(raw, path: path, limits: limits, storages: &storages)
-                return (.zip, root, sha)
+                let root = try Self.readZip(raw, path: path, limits: limits, arena: arena, storages: &storages)
+                return (.zip, root, SHA256.hex(raw))
             }
-            let root = try Self.readLegacy(raw, path: path, limits: limits, storages: &storages)
-            return (.legacy, root, sha)
+            let root = try Self.readLegacy(raw, path: path, limits: limits, arena: arena, storages: &storages)
+            return (.legacy, root, SHA256.hex(raw))
         }
         self.format = format
         self.root = root
@@ -74,7 +77,7 @@ public final class TorchCheckpoint {
 
     // MARK: zip
 
-    private static func readZip(_ raw: UnsafeRawBufferPointer, path: String, limits: PickleLimits,
+    private static func readZip(_ raw: UnsafeRawBufferPointer, path: String, limits: PickleLimits, arena: PickleArena,
                                 storages: inout [String: (range: Range<Int>, ref: StorageRef)]) throws -> PickleValue {
         let zip = try ZipReader(bytes: raw, path: path)
         let pickles = zip.entries.filter { e in
@@ -82,7 +85,8 @@ public final class TorchCheckpoint {
             return parts.count == 2 && parts[1] == "data.pkl" && !parts[0].isEmpty
         }
         guard pickles.count == 1, let pickleEntry = pickles.first else {
-            throw CheckpointError("\(path): a zip file but not a torch checkpoint (\(pickles.isEmpty ? "no" : "more than one") <name>/data.pkl entry)")
+            let inside = zip.entries.prefix(3).map(\.name).joined(separator: ", ")
+            throw CheckpointError("\(path): a zip file but not a torch checkpoint (\(pickles.isEmpty ? "no" : "more than one") <name>/data.pkl entry); if it is a downloaded archive, unzip it and convert the checkpoint inside (it holds: \(inside)\(zip.entries.count > 3 ? ", …" : ""))")
         }
         let prefix = String(pickleEntry.name.dropLast("data.pkl".count))
         if let order = zip.entry(prefix + "byteorder") {
@@ -91,7 +95,7 @@ public final class TorchCheckpoint {
         }
         var declared: [String: StorageRef] = [:]
         let pickleBytes = try zip.data(pickleEntry)
-        var unpickler = Unpickler(bytes: pickleBytes, context: "\(path) (\(pickleEntry.name))", limits: limits) { pid in
+        var unpickler = Unpickler(bytes: pickleBytes, context: "\(path) (\(pickleEntry.name))", limits: limits, arena: arena) { pid in
             let ref = try storageRef(pid, path: path, legacy: false)
             if let old = declared[ref.key], old != ref {
                 throw CheckpointError("\(path): storage \(ref.key) is declared twice with different types or sizes")
@@ -119,7 +123,7 @@ public final class TorchCheckpoint {
 
     /// Validates a persistent id tuple and returns the storage it names.
     private static func storageRef(_ pid: PickleValue, path: String, legacy: Bool) throws -> StorageRef {
-        guard case .tuple(let t) = pid, t.count >= 5, case .string("storage") = t[0] else {
+        guard case .tuple(let tuple) = pid, case let t = tuple.items, t.count >= 5, case .string("storage") = t[0] else {
             throw CheckpointError("\(path): a persistent id that is not a storage reference (this reader handles tensors only)")
         }
         guard case .global(.storageType(let dtype)) = t[1] else {
@@ -148,11 +152,14 @@ public final class TorchCheckpoint {
 
     // MARK: legacy
 
-    private static func readLegacy(_ raw: UnsafeRawBufferPointer, path: String, limits: PickleLimits,
+    private static func readLegacy(_ raw: UnsafeRawBufferPointer, path: String, limits: PickleLimits, arena: PickleArena,
                                    storages: inout [String: (range: Range<Int>, ref: StorageRef)]) throws -> PickleValue {
         let notTorch = "not a PyTorch checkpoint (neither a torch zip file nor a legacy torch.save file)"
+        if raw.count > 262, Array(raw[257..<262]) == Array("ustar".utf8) {
+            throw CheckpointError("\(path): a tar archive (the torch.save format of PyTorch < 0.1.10, or a downloaded archive); not supported — unpack it, or load and re-save it with a newer PyTorch")
+        }
         guard raw.count >= 2, raw[0] == 0x80 else { throw CheckpointError("\(path): \(notTorch)") }
-        var u = Unpickler(bytes: raw, context: path, limits: limits, persistentLoad: nil)
+        var u = Unpickler(bytes: raw, context: path, limits: limits, arena: arena, persistentLoad: nil)
         let magic: PickleValue
         do { magic = try u.load() } catch { throw CheckpointError("\(path): \(notTorch)") }
         guard case .bigInt(let m) = magic, m == legacyMagic else { throw CheckpointError("\(path): \(notTorch)") }
@@ -165,7 +172,7 @@ public final class TorchCheckpoint {
             throw CheckpointError("\(path): saved on a big-endian machine; only little-endian checkpoints are supported")
         }
         var declared: [String: StorageRef] = [:]
-        var objectReader = Unpickler(bytes: raw, position: u.position, context: path, limits: limits) { pid in
+        var objectReader = Unpickler(bytes: raw, position: u.position, context: path, limits: limits, arena: arena) { pid in
             let ref = try storageRef(pid, path: path, legacy: true)
             if let old = declared[ref.key], old != ref {
                 throw CheckpointError("\(path): storage \(ref.key) is declared twice with different types or sizes")
@@ -174,7 +181,7 @@ public final class TorchCheckpoint {
             return .storage(ref)
         }
         let root = try objectReader.load()
-        var keysReader = Unpickler(bytes: raw, position: objectReader.position, context: path, limits: limits, persistentLoad: nil)
+        var keysReader = Unpickler(bytes: raw, position: objectReader.position, context: path, limits: limits, arena: arena, persistentLoad: nil)
         guard case .list(let keyList) = try keysReader.load() else {
             throw CheckpointError("\(path): legacy torch.save file without its storage key list")
         }

@@ -51,6 +51,7 @@ public enum WeightsConversion {
         public let wrapperPath: [String]
         public let strippedModulePrefixes: Int
         public let skipped: [String]
+        public let skippedCount: Int
         public let sourceSHA256: String
     }
 
@@ -141,8 +142,13 @@ public enum WeightsConversion {
     ]
 
     /// Reads `input`, checks it, and writes `output` atomically (nothing is written when anything fails).
-    public static func convert(input: String, output: String, kind: WeightsKind? = nil, head: String? = nil) throws -> Report {
-        let checkpoint = try TorchCheckpoint(path: input)
+    /// `skipUnknownObjects`: keep objects of classes not on the reader's list as inert placeholders instead of
+    /// failing (see `PickleLimits.keepUnknownObjectsInert`).
+    public static func convert(input: String, output: String, kind: WeightsKind? = nil, head: String? = nil,
+                               skipUnknownObjects: Bool = false) throws -> Report {
+        var limits = PickleLimits()
+        limits.keepUnknownObjectsInert = skipUnknownObjects
+        let checkpoint = try TorchCheckpoint(path: input, limits: limits)
         let state = try StateDict(checkpoint)
         let source = URL(fileURLWithPath: input).lastPathComponent
         let (kind, headName) = try infer(state.names, kind: kind, head: head, source: source)
@@ -169,6 +175,6 @@ public enum WeightsConversion {
         let parameters = tensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
         return Report(kind: kind, head: headName, tensorCount: tensors.count, parameterCount: parameters, format: checkpoint.format,
                       wrapperPath: state.wrapperPath, strippedModulePrefixes: state.strippedModulePrefixes,
-                      skipped: state.skipped, sourceSHA256: checkpoint.sha256)
+                      skipped: state.skipped, skippedCount: state.skippedCount, sourceSHA256: checkpoint.sha256)
     }
 }

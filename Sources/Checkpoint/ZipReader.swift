@@ -4,14 +4,18 @@ import Foundation
 ///
 /// PyTorch stores every entry uncompressed (method 0, "stored"), with sizes and CRC in the central directory
 /// (the local headers carry zeros and a data descriptor follows the data) and ZIP64 end records. This reader
-/// supports exactly that: stored entries, ZIP64 or classic end records, ZIP64 extra fields. Compressed or
-/// encrypted entries, multi-disk archives and entries whose sizes or offsets fall outside the file are errors.
+/// supports exactly that: stored entries, ZIP64 or classic end records, ZIP64 extra fields. Multi-disk archives
+/// and entries whose sizes or offsets fall outside the file are errors when the archive is opened; reading a
+/// compressed or encrypted entry is an error (other zip files can still be listed, to say what they are).
 /// Every entry's CRC-32 is checked when it is read, so a damaged file is an error, not wrong numbers.
 public struct ZipReader {
     public struct Entry: Sendable {
         public let name: String
         public let crc32: UInt32
         public let size: Int
+        /// 0 = stored; anything else (8 = deflate) cannot be read here.
+        public let method: Int
+        public let encrypted: Bool
         /// Offset of the entry's bytes in the file.
         public let dataOffset: Int
     }
@@ -117,11 +121,7 @@ public struct ZipReader {
                 e += 4 + len
             }
             guard disk == 0 || disk == 0xFFFF else { throw fail("multi-disk archives are not supported") }
-            guard flags & 0x0001 == 0 else { throw fail("entry \(name) is encrypted") }
-            guard method == 0 else {
-                throw fail("entry \(name) is compressed (method \(method)); torch.save writes stored entries only — was the file re-zipped? unzip and re-zip it with `zip -0`")
-            }
-            guard compressed == size else { throw fail("entry \(name) is stored but declares \(compressed) stored and \(size) real bytes") }
+            guard method != 0 || compressed == size else { throw fail("entry \(name) is stored but declares \(compressed) stored and \(size) real bytes") }
             let local = try int(localOffset, "entry \(name)'s offset")
             guard local + 30 <= n, u32(local) == 0x0403_4B50 else { throw fail("entry \(name)'s local header is missing") }
             guard u16(local + 8) == method else { throw fail("entry \(name)'s local header disagrees with the central directory") }
@@ -137,12 +137,12 @@ public struct ZipReader {
                     throw fail("entry \(name)'s local header disagrees with the central directory")
                 }
             }
-            let dataSize = try int(size, "entry \(name)'s size")
+            let dataSize = try int(compressed, "entry \(name)'s size")
             guard dataSize <= n - dataOffset else { throw fail("entry \(name) declares \(dataSize) bytes, past the end of the file") }
             guard dataOffset + dataSize <= cdStart else { throw fail("entry \(name)'s data overlaps the central directory") }
             guard byName[name] == nil else { throw fail("entry \(name) appears twice") }
             byName[name] = entries.count
-            entries.append(Entry(name: name, crc32: crc, size: dataSize, dataOffset: dataOffset))
+            entries.append(Entry(name: name, crc32: crc, size: dataSize, method: method, encrypted: flags & 0x0001 != 0, dataOffset: dataOffset))
             p = end
         }
         self.entries = entries
@@ -153,6 +153,10 @@ public struct ZipReader {
 
     /// The bytes of an entry, after checking its CRC-32.
     public func data(_ entry: Entry) throws -> UnsafeRawBufferPointer {
+        guard !entry.encrypted else { throw CheckpointError("\(path): entry \(entry.name) is encrypted") }
+        guard entry.method == 0 else {
+            throw CheckpointError("\(path): entry \(entry.name) is compressed (method \(entry.method)); torch.save writes stored entries only — was the file re-zipped? unzip it and re-zip it with `zip -0`")
+        }
         let raw = UnsafeRawBufferPointer(rebasing: bytes[entry.dataOffset ..< entry.dataOffset + entry.size])
         let crc = CRC32.checksum(raw)
         guard crc == entry.crc32 else {

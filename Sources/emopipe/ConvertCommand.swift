@@ -28,6 +28,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "The head the weights belong to: \(ExpectedKeys.headNames.joined(separator: ", ")). Inferred when omitted.")
     var head: String?
 
+    @Flag(help: "Keep objects of other classes stored beside the weights (e.g. training arguments) as inert placeholders instead of failing. Nothing is ever executed.")
+    var skipUnknownObjects = false
+
     func validate() throws {
         if let kind, WeightsKind(rawValue: kind) == nil {
             throw ValidationError("--kind must be one of \(WeightsKind.allCases.map(\.rawValue).joined(separator: ", ")), not \(kind)")
@@ -40,7 +43,8 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         let report: WeightsConversion.Report
         do {
-            report = try WeightsConversion.convert(input: input, output: output, kind: kind.flatMap(WeightsKind.init(rawValue:)), head: head)
+            report = try WeightsConversion.convert(input: input, output: output, kind: kind.flatMap(WeightsKind.init(rawValue:)), head: head,
+                                                 skipUnknownObjects: skipUnknownObjects)
         } catch let error as CheckpointError {
             throw OneLineError(error.description)
         } catch {
@@ -51,7 +55,7 @@ struct ConvertCommand: ParsableCommand {
         let wrapper = report.wrapperPath.isEmpty ? "bare state dict" : "state dict under " + report.wrapperPath.map { "'\($0)'" }.joined(separator: " → ")
         var log = "emopipe convert: \(input) (\(report.format.rawValue), \(wrapper), sha256 \(report.sourceSHA256)) → \(output): \(what), \(report.tensorCount) tensors, \(report.parameterCount) values"
         if report.strippedModulePrefixes > 0 { log += ", removed 'module.' from \(report.strippedModulePrefixes) names" }
-        if !report.skipped.isEmpty { log += ", skipped \(report.skipped.count) non-tensor entries" }
+        if report.skippedCount > 0 { log += ", skipped \(report.skippedCount) non-tensor entries (\(report.skipped.prefix(3).joined(separator: "; ")))" }
         FileHandle.standardError.write(Data((log + "\n").utf8))
     }
 }
