@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Models
 
 /// What a converted weights file holds.
 public enum WeightsKind: String, Sendable, CaseIterable {
@@ -11,32 +12,23 @@ public enum WeightsKind: String, Sendable, CaseIterable {
     case unchecked
 }
 
-/// The official names, shapes and dtypes emopipe's models expect (shared/parity/*.keys.txt, compiled in).
+/// The official names, shapes and dtypes emopipe's models expect, generated from the models' own structure
+/// (`TSAVBackbones.stateDictKeys`, `FusionHeads.expectedParameters`): the lists the loaders check against.
 public enum ExpectedKeys {
-    public static let headNames = ["ca", "jca", "rjca", "dca", "iaca", "tca", "jmt"]
+    public static let headNames = HeadKind.allCases.map(\.rawValue)
 
     /// The keys of the TSAV checkpoint, in state-dict order.
-    public static func tsav() -> [SyntheticWeights.Key] { parse("tsav.keys.txt") }
+    public static func tsav() -> [SyntheticWeights.Key] {
+        // The keys-file text is generated from the architecture; parsing it cannot fail.
+        (try? SyntheticWeights.parseKeys(TSAVBackbones.keysText)) ?? []
+    }
 
     /// The keys of one head, in state-dict order.
     public static func head(_ name: String) throws -> [SyntheticWeights.Key] {
-        guard headNames.contains(name) else {
+        guard let kind = HeadKind(rawValue: name) else {
             throw CheckpointError("unknown head \(name); the heads are \(headNames.joined(separator: ", "))")
         }
-        return parse("head_\(name).keys.txt")
-    }
-
-    /// The embedded text of a key list file, e.g. `tsav.keys.txt`.
-    public static func text(_ file: String) -> String? { ExpectedKeyLists.files[file] }
-
-    public static var fileNames: [String] { ExpectedKeyLists.files.keys.sorted() }
-
-    private static func parse(_ file: String) -> [SyntheticWeights.Key] {
-        // The embedded lists are generated from checked files; a parse failure is a build defect.
-        guard let text = ExpectedKeyLists.files[file], let keys = try? SyntheticWeights.parseKeys(text) else {
-            fatalError("embedded key list \(file) is missing or malformed; rerun tools/gen_expected_keys.py")
-        }
-        return keys
+        return FusionHeads.expectedKeys(kind.spec)
     }
 }
 

@@ -6,13 +6,12 @@ import Testing
 
 /// The compiled-in key lists, and checking/inferring the kind of a state dict from them.
 @Suite struct ExpectedKeysTests {
-    /// The embedded copies are exactly shared/parity's files (regenerate with tools/gen_expected_keys.py).
+    /// The lists the converter checks against are exactly shared/parity's files (names, shapes, dtypes, order).
     @Test(.enabled(if: TestPaths.parityAvailable))
-    func embeddedListsEqualSharedParity() throws {
-        #expect(ExpectedKeys.fileNames.count == 8)
-        for file in ExpectedKeys.fileNames {
-            let shared = try String(contentsOf: TestPaths.parity!.appendingPathComponent(file), encoding: .utf8)
-            #expect(ExpectedKeys.text(file)! + "\n" == shared || ExpectedKeys.text(file)! == shared, "\(file) differs from shared/parity")
+    func listsEqualSharedParity() throws {
+        #expect(try ExpectedKeys.tsav() == TestPaths.parityKeys("tsav.keys.txt"))
+        for h in ExpectedKeys.headNames {
+            #expect(try ExpectedKeys.head(h) == TestPaths.parityKeys("head_\(h).keys.txt"), "\(h)")
         }
     }
 
