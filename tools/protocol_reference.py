@@ -53,8 +53,6 @@ def main():
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(args.parity, "reference"))
     import torch
-    from torch import nn
-    from torch.nn import functional as F
     torch.set_grad_enabled(False)
     try:
         import torchvision  # noqa: F401
@@ -65,47 +63,12 @@ def main():
     import synth, gen, heads_ref
     from scipy.ndimage import uniform_filter1d
 
-    # --- the trunk parts the reference heads take, written from shared/spec/heads.md §1.2–1.3 ---
-    class BiLSTM(nn.Module):
-        def __init__(self, e, h, n, dropout, residual_embeddings=True):
-            super().__init__()
-            self.n = n
-            self.rnn = nn.LSTM(e, h // 2, n, batch_first=True, bidirectional=True, dropout=dropout)
-            self.init_hidden = nn.Parameter(torch.zeros(4 * n, h // 2))
-            self.linear = nn.Linear(h + e, h)
+    # The trunk parts the reference heads take (BiLSTM wrapper, audio-guided attention), written from
+    # shared/spec/heads.md §1 in the heads' own check script.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from check_head_compositions import LSTMWrap, BottomUpExtract
 
-        def forward(self, x):
-            b = x.shape[0]
-            h0 = self.init_hidden[: 2 * self.n].unsqueeze(1).expand(-1, b, -1).contiguous()
-            c0 = self.init_hidden[2 * self.n:].unsqueeze(1).expand(-1, b, -1).contiguous()
-            out, _ = self.rnn(x, (h0, c0))
-            return F.normalize(self.linear(torch.cat((x, out), -1)), dim=-1)
-
-    class Attn(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.affine_audio = nn.Linear(512, 512)
-            self.affine_video = nn.Linear(512, 512)
-            self.affine_v = nn.Linear(512, 49, bias=False)
-            self.affine_g = nn.Linear(512, 49, bias=False)
-            self.affine_h = nn.Linear(49, 1, bias=False)
-            self.affine_feat = nn.Linear(512, 512)
-
-    class AudioGuided(nn.Module):
-        def __init__(self, a, v):
-            super().__init__()
-            self.attn = Attn()
-
-        def forward(self, video, audio):
-            b, l = video.shape[:2]
-            rows = video.reshape(b * l, 49, 512)                       # the raw reinterpretation
-            a = audio.reshape(b * l, 512)
-            t = self.attn
-            content = t.affine_v(F.relu(t.affine_video(rows))) + t.affine_g(F.relu(t.affine_audio(a))).unsqueeze(2)
-            alpha = torch.softmax(t.affine_h(torch.tanh(content)).squeeze(2), dim=-1)
-            return t.affine_feat((alpha.unsqueeze(2) * rows).sum(1)).reshape(b, l, 512)
-
-    head = heads_ref.PlainHead(BiLSTM, AudioGuided, heads_ref.CABlock()).eval()
+    head = heads_ref.PlainHead(LSTMWrap, BottomUpExtract, heads_ref.CABlock()).eval()
     synth.fill_state_dict(head)
     # This head must reproduce the CA reference numbers before it can judge anything.
     from safetensors.torch import load_file
