@@ -16,6 +16,7 @@ struct EmoPipe: ParsableCommand {
         subcommands: [
             Run.self,
             ModelsCommand.self,
+            Batch.self,
             Eval.self,
             Probe.self,
             TensorCommand.self,

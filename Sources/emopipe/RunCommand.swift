@@ -22,14 +22,7 @@ struct Run: ParsableCommand {
     @Argument(help: "A video file, or an Aff-Wild2 cropped_aligned/<video>/ folder of 00001.jpg … crops.")
     var input: String
 
-    @Option(help: "TSAV backbones weights (safetensors, from `emopipe convert`).")
-    var backbones: String?
-    @Option(help: "Fusion head: ca, jca, rjca, dca, iaca, tca, jmt, or a composition such as ca+iaca.")
-    var head: String?
-    @Option(help: "Fusion head weights (safetensors).")
-    var headWeights: String?
-    @Option(help: "A model folder holding tsav.safetensors and head_<name>.safetensors.")
-    var model: String?
+    @OptionGroup var model: ModelOptions
 
     @Option(help: "Audio file for a cropped_aligned folder (its sample 0 is frame 1).")
     var audio: String?
@@ -66,35 +59,9 @@ struct Run: ParsableCommand {
         let format = OutputFormat(rawValue: format)!
         Parallelism.setThreads(threads)
         do {
-            let found = try ModelLocator.resolve(backbones: backbones, head: head, headWeights: headWeights, folder: model)
-            let emotion = try EmotionModel(backbones: found.backbones, head: found.head, headWeights: found.headWeights)
-            if emotion.synthetic {
-                printError("warning: \(found.backbones) holds synthetic test weights: the numbers below carry no meaning")
-            }
+            let (found, emotion) = try model.load()
 
-            var isDir: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: input, isDirectory: &isDir)
-            let source: FrameSource
-            let audioWindow: StreamingAudioWindow
-            if exists && isDir.boolValue {
-                source = try ImageSequenceSource(folder: input, frameRate: fps)
-                audioWindow = StreamingAudioWindow(decoder: try audio.flatMap { try AudioDecoder.open(path: $0, alignTo: 0) })
-                if audio != nil && !audioWindow.hasAudio { printError("warning: \(audio!): no audio stream; audio is treated as missing") }
-            } else {
-                if audio != nil { throw ValidationError("--audio is for cropped_aligned folders; a video's own audio is used") }
-                let tracker: FaceTracker
-                do {
-                    var config = FaceTrackerConfig()
-                    config.subject = SubjectSelection(argument: subject)!
-                    tracker = try FaceTracker(config: config)
-                } catch {
-                    throw RunFailure("the face models cannot be loaded (\(error)); run `make` to install opencv-data and libdlib-data")
-                }
-                let video = try VideoFaceSource(path: input, tracker: tracker)
-                source = video
-                audioWindow = StreamingAudioWindow(decoder: try AudioDecoder.open(path: input, alignTo: video.decoder.info.startTime ?? 0))
-            }
-            if !audioWindow.hasAudio { printError("warning: \(audio ?? input): no audio; the audio input is silent (missing modality)") }
+            let (source, audioWindow) = try openInput(input, audio: audio, fps: fps, subject: subject)
             if !quiet { printError("emopipe: \(source.summary); head \(found.head.name)") }
 
             var options = PipelineOptions()
@@ -138,6 +105,56 @@ struct Run: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode.failure
         }
+    }
+}
+
+/// The frame source and audio of one input: a video (faces detected and aligned, its own audio) or an Aff-Wild2
+/// crop folder (audio from `audio` when given). Warns on stderr when the audio is missing.
+func openInput(_ input: String, audio: String?, fps: Double, subject: String) throws -> (FrameSource, StreamingAudioWindow) {
+    var isDir: ObjCBool = false
+    let exists = FileManager.default.fileExists(atPath: input, isDirectory: &isDir)
+    let source: FrameSource
+    let audioWindow: StreamingAudioWindow
+    if exists && isDir.boolValue {
+        source = try ImageSequenceSource(folder: input, frameRate: fps)
+        audioWindow = StreamingAudioWindow(decoder: try audio.flatMap { try AudioDecoder.open(path: $0, alignTo: 0) })
+    } else {
+        if audio != nil { throw RunFailure("--audio is for cropped_aligned folders; a video's own audio is used") }
+        let tracker: FaceTracker
+        do {
+            var config = FaceTrackerConfig()
+            config.subject = SubjectSelection(argument: subject) ?? .primary
+            tracker = try FaceTracker(config: config)
+        } catch {
+            throw RunFailure("the face models cannot be loaded (\(error)); run `make` to install opencv-data and libdlib-data")
+        }
+        let video = try VideoFaceSource(path: input, tracker: tracker)
+        source = video
+        audioWindow = StreamingAudioWindow(decoder: try AudioDecoder.open(path: input, alignTo: video.decoder.info.startTime ?? 0))
+    }
+    if !audioWindow.hasAudio { printError("warning: \(audio ?? input): no audio; the audio input is silent (missing modality)") }
+    return (source, audioWindow)
+}
+
+/// How the model is chosen, shared by `run` and `batch`.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "TSAV backbones weights (safetensors, from `emopipe convert`).")
+    var backbones: String?
+    @Option(help: "Fusion head: ca, jca, rjca, dca, iaca, tca, jmt, or a composition such as ca+iaca.")
+    var head: String?
+    @Option(help: "Fusion head weights (safetensors).")
+    var headWeights: String?
+    @Option(name: .customLong("model"), help: "A model folder holding tsav.safetensors and head_<name>.safetensors.")
+    var folder: String?
+
+    /// Resolves and loads the model; warns when its weights are synthetic.
+    func load() throws -> (ModelLocator.Found, EmotionModel) {
+        let found = try ModelLocator.resolve(backbones: backbones, head: head, headWeights: headWeights, folder: folder)
+        let emotion = try EmotionModel(backbones: found.backbones, head: found.head, headWeights: found.headWeights)
+        if emotion.synthetic {
+            printError("warning: \(found.backbones) holds synthetic test weights: the numbers below carry no meaning")
+        }
+        return (found, emotion)
     }
 }
 

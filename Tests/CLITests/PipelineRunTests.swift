@@ -149,3 +149,35 @@ func parseCSV(_ text: String) throws -> [Row] {
         #expect(r.stdoutText.contains(model) && r.stdoutText.contains("rjca"))
     }
 }
+
+@Suite(.serialized) struct BatchAndEvalTests {
+    let bin = TestPaths.emopipeBinary.path
+
+    /// A folder with a crop folder and a video: one ABAW file each; a second run skips them; eval reads them back.
+    @Test func batchWritesOneFilePerInputAndResumes() throws {
+        let model = try SyntheticModels.shared.folder(head: "rjca")
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inputs = dir.appendingPathComponent("in"), outputs = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("cropped_aligned/clip"), toPath: inputs.appendingPathComponent("clip").path)
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("media/corrupt.avi"), toPath: inputs.appendingPathComponent("bad.avi").path)
+        try Data("not a video".utf8).write(to: inputs.appendingPathComponent("broken.mp4"))
+        let r = try runCommand(bin, ["batch", inputs.path, outputs.path, "--model", model], timeout: 600)
+        #expect(r.status == 1, "one input is broken: \(r.stderr)")
+        #expect(r.stderr.contains("broken.mp4") || r.stderr.contains("broken"))
+        let made = try FileManager.default.contentsOfDirectory(atPath: outputs.path).sorted()
+        #expect(made == ["bad.txt", "clip.txt"])
+        let clip = try String(contentsOfFile: outputs.appendingPathComponent("clip.txt").path, encoding: .utf8).split(separator: "\n")
+        #expect(clip.first == "valence,arousal" && clip.count == 7)
+        let again = try runCommand(bin, ["batch", inputs.path, outputs.path, "--model", model])
+        #expect(again.stderr.contains("2 skipped"))
+        // eval: a varying series against itself gives CCC 1.
+        let series = dir.appendingPathComponent("series.txt").path
+        try "valence,arousal\n0.1,0.2\n-0.3,0.5\n0.7,-0.1\n".write(toFile: series, atomically: true, encoding: .utf8)
+        let e = try runCommand(bin, ["eval", series, series])
+        #expect(e.status == 0, "\(e.stderr)")
+        let j = try JSONSerialization.jsonObject(with: e.stdout) as! [String: Any]
+        #expect(abs((j["ccc_mean"] as! Double) - 1) < 1e-9)
+    }
+}
