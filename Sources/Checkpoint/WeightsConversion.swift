@@ -18,13 +18,13 @@ public enum ExpectedKeys {
     public static let headNames = HeadKind.allCases.map(\.rawValue)
 
     /// The keys of the TSAV checkpoint, in state-dict order.
-    public static func tsav() -> [SyntheticWeights.Key] {
+    public static func tsav() -> [StateDictKey] {
         // The keys-file text is generated from the architecture; parsing it cannot fail.
         (try? SyntheticWeights.parseKeys(TSAVBackbones.keysText)) ?? []
     }
 
     /// The keys of one head, in state-dict order.
-    public static func head(_ name: String) throws -> [SyntheticWeights.Key] {
+    public static func head(_ name: String) throws -> [StateDictKey] {
         guard let kind = HeadKind(rawValue: name) else {
             throw CheckpointError("unknown head \(name); the heads are \(headNames.joined(separator: ", "))")
         }
@@ -80,7 +80,7 @@ public enum WeightsConversion {
     }
 
     /// Checks names, shapes and dtypes against the expected list and returns the tensors in its order.
-    public static func check(_ state: StateDict, against keys: [SyntheticWeights.Key], what: String, source: String) throws -> [StateDict.Tensor] {
+    public static func check(_ state: StateDict, against keys: [StateDictKey], what: String, source: String) throws -> [StateDict.Tensor] {
         var byName: [String: StateDict.Tensor] = [:]
         for t in state.tensors { byName[t.name] = t }
         let expectedNames = Set(keys.map(\.name))

@@ -52,15 +52,9 @@ public enum SyntheticWeights {
         return Tensor(shape: shape, values: out)
     }
 
-    /// One line of a `*.keys.txt` file: `name 64x1x7x7 float32` (`scalar` for rank 0).
-    public struct Key: Sendable, Equatable {
-        public let name: String
-        public let shape: [Int]
-        public let dtype: String
-    }
-
-    public static func parseKeys(_ text: String) throws -> [Key] {
-        try text.split(separator: "\n").compactMap { line -> Key? in
+    /// The keys of a `*.keys.txt` file, one `name shape dtype` line each.
+    public static func parseKeys(_ text: String) throws -> [StateDictKey] {
+        try text.split(separator: "\n").compactMap { line -> StateDictKey? in
             let parts = line.split(separator: " ")
             if parts.isEmpty { return nil }
             guard parts.count == 3 else { throw SafeTensorsError("bad keys line: \(line)") }
@@ -68,12 +62,12 @@ public enum SyntheticWeights {
                 guard let d = Int($0) else { throw SafeTensorsError("bad shape in keys line: \(line)") }
                 return d
             }
-            return Key(name: String(parts[0]), shape: shape, dtype: String(parts[2]))
+            return StateDictKey(String(parts[0]), shape, dtype: String(parts[2]))
         }
     }
 
     /// A whole weights file for a list of keys, as the reference generator writes it with `--weights`.
-    public static func writer(for keys: [Key], salt: String = "", metadata: [String: String] = [:]) -> SafeTensorsWriter {
+    public static func writer(for keys: [StateDictKey], salt: String = "", metadata: [String: String] = [:]) -> SafeTensorsWriter {
         var w = SafeTensorsWriter(metadata: metadata.merging(["salt": salt, "rule": "synth.py"]) { a, _ in a })
         for k in keys {
             if k.dtype == "int64" {

@@ -1,19 +1,6 @@
 import Kernels
 
-/// One expected entry of a PyTorch state_dict: name, shape and element type (as in `*.keys.txt`).
-public struct StateDictKey: Sendable, Equatable, CustomStringConvertible {
-    public let name: String
-    public let shape: [Int]
-    public let dtype: String      // "float32" or "int64"
-
-    public init(_ name: String, _ shape: [Int], dtype: String = "float32") {
-        self.name = name; self.shape = shape; self.dtype = dtype
-    }
-
-    /// The `*.keys.txt` line: `name 64x1x7x7 float32`, `scalar` for rank 0.
-    public var line: String { "\(name) \(shape.isEmpty ? "scalar" : shape.map(String.init).joined(separator: "x")) \(dtype)" }
-    public var description: String { line }
-
+extension StateDictKey {
     /// The keys of a Conv without bias followed by a BatchNorm, in state_dict order.
     static func convBN(conv: String, bn: String, weight shape: [Int]) -> [StateDictKey] {
         [StateDictKey(conv + ".weight", shape)] + batchNorm(bn, channels: shape[0])

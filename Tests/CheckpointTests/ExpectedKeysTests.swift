@@ -22,7 +22,7 @@ import Testing
     }
 
     /// A state dict with exactly the given names/shapes (no data: only names, shapes and dtypes are checked).
-    static func state(_ keys: [SyntheticWeights.Key]) -> StateDict {
+    static func state(_ keys: [StateDictKey]) -> StateDict {
         StateDict(tensors: keys.map { StateDict.Tensor(name: $0.name, dtype: $0.dtype == "int64" ? .int64 : .float32, shape: $0.shape, bytes: []) })
     }
 

@@ -40,7 +40,7 @@ struct BackboneKeysTests {
     }
 
     /// Writes the synthetic weights with one change and returns the loader's error text.
-    func loaderError(_ change: (inout [SyntheticWeights.Key]) -> Void) throws -> String {
+    func loaderError(_ change: (inout [StateDictKey]) -> Void) throws -> String {
         var keys = try SyntheticWeights.parseKeys(TSAVBackbones.keysText)
         change(&keys)
         // Small stand-ins keep this fast: every float tensor gets its right shape except where changed; data is the rule.

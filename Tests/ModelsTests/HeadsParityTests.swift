@@ -5,7 +5,7 @@ import Models
 import TestSupport
 
 /// A weights file for `keys` by the synthetic rule (salt ""), opened from memory.
-func syntheticWeightsFile(_ keys: [SyntheticWeights.Key], head: String?) throws -> SafeTensorsFile {
+func syntheticWeightsFile(_ keys: [StateDictKey], head: String?) throws -> SafeTensorsFile {
     let w = SyntheticWeights.writer(for: keys, salt: "", metadata: head.map { ["head": $0] } ?? [:])
     return try SafeTensorsFile(data: try w.serialized(), path: "<synthetic \(head ?? "weights")>")
 }

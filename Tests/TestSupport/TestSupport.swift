@@ -27,7 +27,7 @@ public enum TestPaths {
         return try SafeTensorsFile(path: p.appendingPathComponent(name).path)
     }
 
-    public static func parityKeys(_ name: String) throws -> [SyntheticWeights.Key] {
+    public static func parityKeys(_ name: String) throws -> [StateDictKey] {
         guard let p = parity else { throw SafeTensorsError("shared/parity is absent") }
         return try SyntheticWeights.parseKeys(String(contentsOf: p.appendingPathComponent(name), encoding: .utf8))
     }

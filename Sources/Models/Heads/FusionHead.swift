@@ -51,18 +51,14 @@ public enum FusionHeads {
 
     /// Every parameter the head has, by official name and shape, in construction order
     /// (generated from the layer structure; equal as a set to `shared/parity/head_*.keys.txt`).
-    public static func expectedParameters(_ spec: HeadSpec) -> [ParameterSpec] {
+    public static func expectedParameters(_ spec: HeadSpec) -> [StateDictKey] {
         let store = ParameterStore.shapesOnly()
         _ = make(spec, store.root)
         return store.declared
     }
 
     /// The expected parameters as `*.keys.txt` entries (all float32), e.g. for `SyntheticWeights.writer(for:)`.
-    public static func expectedKeys(_ spec: HeadSpec) -> [SyntheticWeights.Key] {
-        // Through the keys-file syntax, which is the public way to make keys.
-        let text = expectedParameters(spec).map { "\($0.name) \($0.shape.map(String.init).joined(separator: "x")) float32" }
-        return (try? SyntheticWeights.parseKeys(text.joined(separator: "\n"))) ?? []
-    }
+    public static func expectedKeys(_ spec: HeadSpec) -> [StateDictKey] { expectedParameters(spec) }
 
     /// Loads a head from a safetensors file keyed by the official state-dict names.
     /// A file made for another head is refused (by its `head` metadata, or by its key set matching another head);

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// Which fusion head to build: the seven with reference numbers, and the compositions of the IACA paper's
 /// Table 2 ("CA w/ IACA", …) that follow from the same parts.
@@ -114,5 +115,5 @@ public enum HeadKind: String, CaseIterable, Sendable {
     }
 
     /// The head's parameters (official names and shapes), generated from its layer structure.
-    public var expectedParameters: [ParameterSpec] { FusionHeads.expectedParameters(spec) }
+    public var expectedParameters: [StateDictKey] { FusionHeads.expectedParameters(spec) }
 }

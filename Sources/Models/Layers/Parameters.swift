@@ -1,13 +1,5 @@
 import Kernels
 
-/// One parameter a model declares: its official state-dict name and shape.
-public struct ParameterSpec: Sendable, Hashable, CustomStringConvertible {
-    public let name: String
-    public let shape: [Int]
-    public init(name: String, shape: [Int]) { self.name = name; self.shape = shape }
-    public var description: String { "\(name) \(Tensor.shapeString(shape))" }
-}
-
 /// Where a model's parameters come from while it is built.
 ///
 /// A model's initializer asks this store for every parameter by name and shape, in the order of the official
@@ -21,7 +13,7 @@ public struct ParameterSpec: Sendable, Hashable, CustomStringConvertible {
 /// placeholders are safe and a model built for its key list costs nothing.
 public final class ParameterStore {
     private let file: SafeTensorsFile?
-    public private(set) var declared: [ParameterSpec] = []
+    public private(set) var declared: [StateDictKey] = []
     private var seen: Set<String> = []
     private var problems: [String] = []
     private static let placeholder = Tensor(zeros: [0])
@@ -35,7 +27,7 @@ public final class ParameterStore {
 
     /// The tensor called `name`, which must have `shape`. A placeholder when it is absent or wrong (recorded).
     func tensor(_ name: String, _ shape: [Int], used: Bool) -> Tensor {
-        declared.append(ParameterSpec(name: name, shape: shape))
+        declared.append(StateDictKey(name, shape))
         if !seen.insert(name).inserted { problems.append("\(name) is declared twice (a bug in emopipe)") }
         guard let file else { return Self.placeholder }
         guard let entry = file.entries[name] else {
