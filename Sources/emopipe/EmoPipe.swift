@@ -15,6 +15,7 @@ struct EmoPipe: ParsableCommand {
         version: version,
         subcommands: [
             TensorCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -8,6 +8,8 @@ struct TensorCommand: ParsableCommand {
         abstract: "Run one stage (backbone, spectrogram, head) on tensors in a safetensors file.",
         subcommands: [
             // one entry per stage, each in its own file: TensorVisual, TensorAudio, TensorSpectrogram, TensorHead
+            TensorVisual.self,
+            TensorAudio.self,
         ]
     )
 }
