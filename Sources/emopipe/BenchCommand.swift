@@ -116,7 +116,7 @@ struct BenchCommand: ParsableCommand {
 
     /// Each convolution of R(2+1)D-18 alone on random data of its input shape (best of `repeats`).
     func timeLayers(_ visual: R2Plus1D18) {
-        log("layer                              input (N,T,H,W,C)          path      ms   GFLOP/s")
+        log("layer                              input (N,T,H,W,C)          kernel   stride       ms   GFLOP/s")
         var total = 0.0
         for (name, conv, s) in visual.convolutions(for: ActivationShape(n: clips, t: 8, h: 112, w: 112, c: 3)) {
             let x = SyntheticWeights.uniformTensor("bench:" + name, shape: [s.count])
@@ -126,8 +126,9 @@ struct BenchCommand: ParsableCommand {
             var best = Double.infinity
             for _ in 0..<repeats { best = min(best, Self.seconds { conv.forward(x.pointer, s, into: y.pointer, relu: true, scratch: scratch) }) }
             total += best
-            log(String(format: "%-34@ %-26@ %-8@ %6.2f  %7.1f", name, "(\(s.n),\(s.t),\(s.h),\(s.w),\(s.c))", "\(conv.path)",
-                       best * 1000, conv.flops(s) / best / 1e9))
+            let g = conv.geometry
+            log(String(format: "%-34@ %-26@ %-8@ %-9@ %7.2f  %7.1f", name, "(\(s.n),\(s.t),\(s.h),\(s.w),\(s.c))",
+                       "\(g.kt)×\(g.kh)×\(g.kw)", "\(g.st),\(g.sh),\(g.sw)", best * 1000, conv.flops(s) / best / 1e9))
         }
         log(String(format: "sum of convolutions: %.1f ms", total * 1000))
     }
