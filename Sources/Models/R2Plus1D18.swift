@@ -32,7 +32,8 @@ public final class R2Plus1D18: @unchecked Sendable {
 
     public let stem: Stem
     public let layer1: [BasicBlock], layer2: [BasicBlock], layer3: [BasicBlock], layer4: [BasicBlock]
-    public var layers: [[BasicBlock]] { [layer1, layer2, layer3, layer4] }
+    /// The four stages in order (stored, so a forward allocates nothing to walk them).
+    public let layers: [[BasicBlock]]
 
     public static let widths = [64, 128, 256, 512]
     public static let outChannels = 512
@@ -104,6 +105,7 @@ public final class R2Plus1D18: @unchecked Sendable {
             })
         }
         (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
+        self.layers = layers
     }
 
     /// Per-worker buffers; grown on first use, reused afterwards (no allocation in a steady-state forward).

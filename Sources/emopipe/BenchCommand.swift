@@ -31,6 +31,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Option(help: "Also write the synthetic TSAV weights used here to this safetensors file (for `emopipe tensor`).")
+    var saveWeights: String?
+
     func validate() throws {
         guard threads >= 1, clips >= 1, repeats >= 1, frames >= 1, gemmSize >= 1 else {
             throw ValidationError("--threads, --clips, --repeats, --frames and --gemm-size must be at least 1")
@@ -63,7 +66,10 @@ struct BenchCommand: ParsableCommand {
 
             log("emopipe bench: generating synthetic TSAV weights")
             let keys = try SyntheticWeights.parseKeys(TSAVBackbones.keysText)
-            let reader = StateDictReader(try SafeTensorsFile(data: try SyntheticWeights.writer(for: keys).serialized(), path: "<synthetic tsav>"))
+            let weightsFile = SyntheticWeights.writer(for: keys, metadata: ["made_by": "emopipe bench"])
+            let bytes = try weightsFile.serialized()
+            if let saveWeights { try writeAtomically(bytes, to: saveWeights) }
+            let reader = StateDictReader(try SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
             let visual = try R2Plus1D18(reader, prefix: TSAVBackbones.videoPrefix)
             let audio = try ResNet18(reader, prefix: TSAVBackbones.audioPrefix)
 
@@ -106,7 +112,8 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "sgemm %d³: %.1f GFLOP/s", g, gemmRate))
                 print("backbone         input          ms/clip   clips/s  GFLOP/clip  GFLOP/s  of sgemm")
                 for (r, input) in zip(rows, ["3×8×112×112", "1×64×\(frames)"]) {
-                    print(String(format: "%-16@ %-13@ %8.2f  %8.2f  %10.3f  %7.1f  %7.0f%%", r.name, input,
+                    print(r.name.padding(toLength: 16, withPad: " ", startingAt: 0) + " " + input.padding(toLength: 13, withPad: " ", startingAt: 0)
+                          + String(format: " %8.2f  %8.2f  %10.3f  %7.1f  %7.0f%%",
                                  r.seconds * 1000 / Double(clips), Double(clips) / r.seconds, r.flops / Double(clips) / 1e9,
                                  r.flops / r.seconds / 1e9, 100 * r.flops / r.seconds / 1e9 / gemmRate))
                 }
@@ -127,8 +134,9 @@ struct BenchCommand: ParsableCommand {
             for _ in 0..<repeats { best = min(best, Self.seconds { conv.forward(x.pointer, s, into: y.pointer, relu: true, scratch: scratch) }) }
             total += best
             let g = conv.geometry
-            log(String(format: "%-34@ %-26@ %-8@ %-9@ %7.2f  %7.1f", name, "(\(s.n),\(s.t),\(s.h),\(s.w),\(s.c))",
-                       "\(g.kt)×\(g.kh)×\(g.kw)", "\(g.st),\(g.sh),\(g.sw)", best * 1000, conv.flops(s) / best / 1e9))
+            func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+            log(pad(name, 34) + " " + pad("(\(s.n),\(s.t),\(s.h),\(s.w),\(s.c))", 26) + " " + pad("\(g.kt)×\(g.kh)×\(g.kw)", 8) + " "
+                + pad("\(g.st),\(g.sh),\(g.sw)", 9) + String(format: " %7.2f  %7.1f", best * 1000, conv.flops(s) / best / 1e9))
         }
         log(String(format: "sum of convolutions: %.1f ms", total * 1000))
     }
