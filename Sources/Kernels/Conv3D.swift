@@ -1,8 +1,10 @@
+import Synchronization
+
 /// A 3-D convolution (optionally with BatchNorm folded in) on channels-last activations, computed as GEMMs
 /// (output positions × K) · (K × C_out) with K = kT·kH·kW·C_in, on `PackedGEMM`'s AVX-512 micro-kernel.
 ///
 /// The weights are packed once at load time. A forward splits the output positions into row tiles; each worker (up to
-/// `Parallelism.threads`) takes every `workers`-th tile and finishes it completely — GEMM, then bias (+ residual) and
+/// `Parallelism.threads`) takes the next unclaimed tile and finishes it completely — GEMM, then bias (+ residual) and
 /// ReLU while the tile's output is still in cache. How the tile's A matrix is formed depends on the geometry:
 /// - pointwise (1×1×1, stride 1): A is the input rows themselves;
 /// - temporal (kT×1×1, stride 1, "same" padding in T): shifted GEMMs — tap dt of output frame t reads input frame
@@ -106,10 +108,12 @@ public final class Conv3D: @unchecked Sendable {
         let buffers = scratch.reserve(workers * perWorker)
         let w = UnsafePointer(packedWeight.pointer), b = UnsafePointer(bias.pointer)
         let cin = g.inChannels, frame = s.h * s.w
+        let nextTile = Atomic<Int>(0)   // on the stack: tiles go to whichever worker asks first
         Parallelism.forEachWorker(workers) { worker in
             let patches = buffers + worker * perWorker, edge = patches + patchFloats
-            var tile = worker
-            while tile < tiles {
+            while true {
+                let tile = nextTile.wrappingAdd(1, ordering: .relaxed).oldValue
+                if tile >= tiles { break }
                 let r0 = tile * tileRows, m = min(tileRows, rows - r0)
                 let out = y + r0 * cout
                 switch path {
@@ -143,7 +147,6 @@ public final class Conv3D: @unchecked Sendable {
                                         c: out, ldc: cout, accumulate: false, scratch: edge)
                 }
                 Epilogue.apply(out, rows: m, cols: cout, ld: cout, bias: b, residual: residual.map { $0 + r0 * cout }, relu: relu)
-                tile += workers
             }
         }
         return o

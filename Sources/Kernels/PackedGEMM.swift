@@ -67,8 +67,14 @@ public enum PackedGEMM {
                         let cTile = c + (t &* mr &* ldc &+ j &* nr)
                         if rowsHere == mr && cols == nr {
                             kernel(depth, aTile, ldaTile, b, cTile, ldc, acc)
+                        } else if rowsHere == mr && cols == 16 {
+                            kernelHalf(depth, aTile, ldaTile, b, cTile, ldc, acc)
                         } else {
-                            kernel(depth, aTile, ldaTile, b, temp, nr, false)
+                            if cols <= 16 {
+                                kernelHalf(depth, aTile, ldaTile, b, temp, nr, false)
+                            } else {
+                                kernel(depth, aTile, ldaTile, b, temp, nr, false)
+                            }
                             for r in 0..<rowsHere {
                                 let dst = cTile + r &* ldc, src = temp + r &* nr
                                 if acc { for q in 0..<cols { dst[q] += src[q] } } else { for q in 0..<cols { dst[q] = src[q] } }
@@ -141,5 +147,67 @@ public enum PackedGEMM {
         cp.storeBytes(of: c9_0, toByteOffset: (9 &* ldc &+ 0) &* 4, as: SIMD16<Float>.self); cp.storeBytes(of: c9_1, toByteOffset: (9 &* ldc &+ 16) &* 4, as: SIMD16<Float>.self)
         cp.storeBytes(of: c10_0, toByteOffset: (10 &* ldc &+ 0) &* 4, as: SIMD16<Float>.self); cp.storeBytes(of: c10_1, toByteOffset: (10 &* ldc &+ 16) &* 4, as: SIMD16<Float>.self)
         cp.storeBytes(of: c11_0, toByteOffset: (11 &* ldc &+ 0) &* 4, as: SIMD16<Float>.self); cp.storeBytes(of: c11_1, toByteOffset: (11 &* ldc &+ 16) &* 4, as: SIMD16<Float>.self)
+    }
+
+    /// The 12×16 variant for a last panel with at most 16 real columns (reads the first half of each packed row).
+    @inline(__always)
+    static func kernelHalf(_ depth: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+        var c0 = SIMD16<Float>()
+        var c1 = SIMD16<Float>()
+        var c2 = SIMD16<Float>()
+        var c3 = SIMD16<Float>()
+        var c4 = SIMD16<Float>()
+        var c5 = SIMD16<Float>()
+        var c6 = SIMD16<Float>()
+        var c7 = SIMD16<Float>()
+        var c8 = SIMD16<Float>()
+        var c9 = SIMD16<Float>()
+        var c10 = SIMD16<Float>()
+        var c11 = SIMD16<Float>()
+        let a0p = a, a4p = a + 4 &* lda, a8p = a + 8 &* lda
+        var bp = UnsafeRawPointer(b)
+        for q in 0..<depth {
+            let b0 = bp.load(as: SIMD16<Float>.self)
+            c0.addProduct(SIMD16<Float>(repeating: a0p[q]), b0)
+            c1.addProduct(SIMD16<Float>(repeating: a0p[q &+ 1 &* lda]), b0)
+            c2.addProduct(SIMD16<Float>(repeating: a0p[q &+ 2 &* lda]), b0)
+            c3.addProduct(SIMD16<Float>(repeating: a0p[q &+ 3 &* lda]), b0)
+            c4.addProduct(SIMD16<Float>(repeating: a4p[q]), b0)
+            c5.addProduct(SIMD16<Float>(repeating: a4p[q &+ 1 &* lda]), b0)
+            c6.addProduct(SIMD16<Float>(repeating: a4p[q &+ 2 &* lda]), b0)
+            c7.addProduct(SIMD16<Float>(repeating: a4p[q &+ 3 &* lda]), b0)
+            c8.addProduct(SIMD16<Float>(repeating: a8p[q]), b0)
+            c9.addProduct(SIMD16<Float>(repeating: a8p[q &+ 1 &* lda]), b0)
+            c10.addProduct(SIMD16<Float>(repeating: a8p[q &+ 2 &* lda]), b0)
+            c11.addProduct(SIMD16<Float>(repeating: a8p[q &+ 3 &* lda]), b0)
+            bp += 128
+        }
+        let cp = UnsafeMutableRawPointer(c)
+        if accumulate {
+            c0 += cp.loadUnaligned(fromByteOffset: 0 &* ldc &* 4, as: SIMD16<Float>.self)
+            c1 += cp.loadUnaligned(fromByteOffset: 1 &* ldc &* 4, as: SIMD16<Float>.self)
+            c2 += cp.loadUnaligned(fromByteOffset: 2 &* ldc &* 4, as: SIMD16<Float>.self)
+            c3 += cp.loadUnaligned(fromByteOffset: 3 &* ldc &* 4, as: SIMD16<Float>.self)
+            c4 += cp.loadUnaligned(fromByteOffset: 4 &* ldc &* 4, as: SIMD16<Float>.self)
+            c5 += cp.loadUnaligned(fromByteOffset: 5 &* ldc &* 4, as: SIMD16<Float>.self)
+            c6 += cp.loadUnaligned(fromByteOffset: 6 &* ldc &* 4, as: SIMD16<Float>.self)
+            c7 += cp.loadUnaligned(fromByteOffset: 7 &* ldc &* 4, as: SIMD16<Float>.self)
+            c8 += cp.loadUnaligned(fromByteOffset: 8 &* ldc &* 4, as: SIMD16<Float>.self)
+            c9 += cp.loadUnaligned(fromByteOffset: 9 &* ldc &* 4, as: SIMD16<Float>.self)
+            c10 += cp.loadUnaligned(fromByteOffset: 10 &* ldc &* 4, as: SIMD16<Float>.self)
+            c11 += cp.loadUnaligned(fromByteOffset: 11 &* ldc &* 4, as: SIMD16<Float>.self)
+        }
+        cp.storeBytes(of: c0, toByteOffset: 0 &* ldc &* 4, as: SIMD16<Float>.self)
+        cp.storeBytes(of: c1, toByteOffset: 1 &* ldc &* 4, as: SIMD16<Float>.self)
+        cp.storeBytes(of: c2, toByteOffset: 2 &* ldc &* 4, as: SIMD16<Float>.self)
+        cp.storeBytes(of: c3, toByteOffset: 3 &* ldc &* 4, as: SIMD16<Float>.self)
+        cp.storeBytes(of: c4, toByteOffset: 4 &* ldc &* 4, as: SIMD16<Float>.self)
+        cp.storeBytes(of: c5, toByteOffset: 5 &* ldc &* 4, as: SIMD16<Float>.self)
+        cp.storeBytes(of: c6, toByteOffset: 6 &* ldc &* 4, as: SIMD16<Float>.self)
+        cp.storeBytes(of: c7, toByteOffset: 7 &* ldc &* 4, as: SIMD16<Float>.self)
+        cp.storeBytes(of: c8, toByteOffset: 8 &* ldc &* 4, as: SIMD16<Float>.self)
+        cp.storeBytes(of: c9, toByteOffset: 9 &* ldc &* 4, as: SIMD16<Float>.self)
+        cp.storeBytes(of: c10, toByteOffset: 10 &* ldc &* 4, as: SIMD16<Float>.self)
+        cp.storeBytes(of: c11, toByteOffset: 11 &* ldc &* 4, as: SIMD16<Float>.self)
     }
 }

@@ -146,7 +146,7 @@ public final class R2Plus1D18: @unchecked Sendable {
     @discardableResult
     public func forward(clips x: UnsafePointer<Float>, n: Int, t: Int, h: Int, w: Int, workspace ws: Workspace,
                         layer4 out: UnsafeMutablePointer<Float>?, pooled: UnsafeMutablePointer<Float>?,
-                        maxPooled: UnsafeMutablePointer<Float>? = nil) -> ActivationShape {
+                        maxPooled: UnsafeMutablePointer<Float>? = nil, threads: Int = Parallelism.threads) -> ActivationShape {
         var s = ActivationShape(n: n, t: t, h: h, w: w, c: 3)
         if ws.plannedInput != s {
             ws.largestActivation = convolutions(for: s).reduce(0) { max($0, $1.conv.outputShape($1.input)!.count) }
@@ -159,20 +159,20 @@ public final class R2Plus1D18: @unchecked Sendable {
         let mid = ws.mid.reserve(largest), down = ws.down.reserve(largest)
         let scratch = ws.im2col
 
-        s = stem.conv0.forward(input, s, into: tmp, relu: true, scratch: scratch)
-        s = stem.conv3.forward(tmp, s, into: cur, relu: true, scratch: scratch)
+        s = stem.conv0.forward(input, s, into: tmp, relu: true, scratch: scratch, threads: threads)
+        s = stem.conv3.forward(tmp, s, into: cur, relu: true, scratch: scratch, threads: threads)
         for blocks in layers {
             for b in blocks {
                 let x0 = s
-                var u = b.conv1.spatial.forward(cur, x0, into: mid, relu: true, scratch: scratch)
-                u = b.conv1.temporal.forward(mid, u, into: tmp, relu: true, scratch: scratch)
-                u = b.conv2.spatial.forward(tmp, u, into: mid, relu: true, scratch: scratch)
+                var u = b.conv1.spatial.forward(cur, x0, into: mid, relu: true, scratch: scratch, threads: threads)
+                u = b.conv1.temporal.forward(mid, u, into: tmp, relu: true, scratch: scratch, threads: threads)
+                u = b.conv2.spatial.forward(tmp, u, into: mid, relu: true, scratch: scratch, threads: threads)
                 var residual = UnsafePointer(cur)
                 if let d = b.downsample {
-                    d.forward(cur, x0, into: down, relu: false, scratch: scratch)
+                    d.forward(cur, x0, into: down, relu: false, scratch: scratch, threads: threads)
                     residual = UnsafePointer(down)
                 }
-                s = b.conv2.temporal.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch)
+                s = b.conv2.temporal.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch, threads: threads)
                 swap(&cur, &next)
             }
         }
@@ -190,7 +190,8 @@ public final class R2Plus1D18: @unchecked Sendable {
     }
 
     /// Runs a (N, 3, T, H, W) tensor of normalized clips.
-    public func forward(_ clips: Tensor, workspace: Workspace = Workspace(), wantMax: Bool = false) throws -> Output {
+    public func forward(_ clips: Tensor, workspace: Workspace = Workspace(), wantMax: Bool = false,
+                        threads: Int = Parallelism.threads) throws -> Output {
         guard clips.rank == 5, clips.shape[1] == 3 else {
             throw WeightsError("R(2+1)D-18 input must be (N, 3, T, H, W) normalized RGB clips, got \(Tensor.shapeString(clips.shape))")
         }
@@ -203,7 +204,7 @@ public final class R2Plus1D18: @unchecked Sendable {
         let layer4 = Tensor(zeros: [n, flat]), pooled = Tensor(zeros: [n, 512])
         let mx = wantMax ? Tensor(zeros: [n, 512]) : nil
         let s = forward(clips: clips.pointer, n: n, t: t, h: h, w: w, workspace: workspace,
-                        layer4: layer4.pointer, pooled: pooled.pointer, maxPooled: mx?.pointer)
+                        layer4: layer4.pointer, pooled: pooled.pointer, maxPooled: mx?.pointer, threads: threads)
         precondition(s == o, "layer4 shape \(s) differs from the predicted \(o)")
         return Output(layer4: layer4, pooled: pooled, maxPooled: mx)
     }

@@ -100,24 +100,24 @@ public final class ResNet18: @unchecked Sendable {
     /// Runs `n` spectrograms (N, 1, H, W) and writes the 512-d average-pooled layer4 features (N, 512).
     /// With one input channel, channel-major and channels-last are the same memory, so no transpose is needed.
     public func forward(spectrograms x: UnsafePointer<Float>, n: Int, height h: Int, frames w: Int, workspace ws: Workspace,
-                        features out: UnsafeMutablePointer<Float>) {
+                        features out: UnsafeMutablePointer<Float>, threads: Int = Parallelism.threads) {
         var s = ActivationShape(n: n, h: h, w: w, c: 1)
         let largest = largestActivation(n: n, h: h, w: w)
         var cur = ws.a.reserve(largest), tmp = ws.b.reserve(largest), next = ws.c.reserve(largest)
         let mid = ws.mid.reserve(largest), down = ws.down.reserve(largest)
         let scratch = ws.im2col
-        s = conv1.forward(x, s, into: tmp, relu: true, scratch: scratch)
+        s = conv1.forward(x, s, into: tmp, relu: true, scratch: scratch, threads: threads)
         s = Pooling.maxPool2D(tmp, s, kernel: 3, stride: 2, padding: 1, into: cur)
         for blocks in layers {
             for b in blocks {
                 let x0 = s
-                let u = b.conv1.forward(cur, x0, into: mid, relu: true, scratch: scratch)
+                let u = b.conv1.forward(cur, x0, into: mid, relu: true, scratch: scratch, threads: threads)
                 var residual = UnsafePointer(cur)
                 if let d = b.downsample {
-                    d.forward(cur, x0, into: down, relu: false, scratch: scratch)
+                    d.forward(cur, x0, into: down, relu: false, scratch: scratch, threads: threads)
                     residual = UnsafePointer(down)
                 }
-                s = b.conv2.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch)
+                s = b.conv2.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch, threads: threads)
                 swap(&cur, &next)
             }
         }
@@ -125,7 +125,7 @@ public final class ResNet18: @unchecked Sendable {
     }
 
     /// Runs a (N, 1, H, W) tensor of normalized log-mel spectrograms; returns (N, 512).
-    public func forward(_ spectrograms: Tensor, workspace: Workspace = Workspace()) throws -> Tensor {
+    public func forward(_ spectrograms: Tensor, workspace: Workspace = Workspace(), threads: Int = Parallelism.threads) throws -> Tensor {
         guard spectrograms.rank == 4, spectrograms.shape[1] == 1 else {
             throw WeightsError("ResNet-18 audio input must be (N, 1, 64, T) spectrograms, got \(Tensor.shapeString(spectrograms.shape))")
         }
@@ -134,7 +134,7 @@ public final class ResNet18: @unchecked Sendable {
             throw WeightsError("ResNet-18 audio input \(Tensor.shapeString(spectrograms.shape)) is empty")
         }
         let out = Tensor(zeros: [n, Self.features])
-        forward(spectrograms: spectrograms.pointer, n: n, height: h, frames: w, workspace: workspace, features: out.pointer)
+        forward(spectrograms: spectrograms.pointer, n: n, height: h, frames: w, workspace: workspace, features: out.pointer, threads: threads)
         return out
     }
 }

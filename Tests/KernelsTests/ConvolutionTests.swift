@@ -187,7 +187,7 @@ struct ConvolutionTests {
 @Suite("Packed GEMM vs the naive product")
 struct PackedGEMMTests {
     @Test("C (+)= A·B for odd M, N, K (edge micro-tiles and panels, K blocks)",
-          arguments: [(1, 1, 1), (12, 32, 5), (13, 33, 7), (25, 70, 513), (7, 45, 147), (50, 17, 1100)])
+          arguments: [(1, 1, 1), (12, 32, 5), (13, 33, 7), (25, 70, 513), (7, 45, 147), (50, 17, 1100), (24, 48, 9), (36, 144, 600)])
     func product(_ d: (Int, Int, Int)) {
         let (m, n, k) = d
         var rng = RandomSource(state: UInt64(m * 1000 + n * 10 + k))
