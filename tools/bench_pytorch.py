@@ -72,6 +72,8 @@ def main():
     p.add_argument("--frames", type=int, default=104, help="spectrogram frames for the audio backbone")
     p.add_argument("--emopipe", help="path of the emopipe binary: also run `emopipe bench` with the same settings")
     p.add_argument("--rounds", type=int, default=1, help="alternate PyTorch and emopipe this many times")
+    p.add_argument("--channels-last", action="store_true",
+                   help="run PyTorch in channels_last(_3d) memory format instead of its default contiguous NC(T)HW")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
 
@@ -90,6 +92,11 @@ def main():
     audio.eval()
     vx = torch.randn(a.clips, 3, 8, 112, 112)
     ax = torch.randn(a.clips, 1, 64, a.frames)
+    if a.channels_last:
+        visual = visual.to(memory_format=torch.channels_last_3d)
+        vx = vx.contiguous(memory_format=torch.channels_last_3d)
+        audio = audio.to(memory_format=torch.channels_last)
+        ax = ax.contiguous(memory_format=torch.channels_last)
     vflops, aflops = conv_flops(visual, vx), conv_flops(audio, ax)
 
     torch_best = {"r2plus1d_18": float("inf"), "resnet18_audio": float("inf")}
@@ -107,7 +114,7 @@ def main():
                 emo_best[k] = min(emo_best[k], emo_report[k]["ms_per_clip"] / 1000)
 
     flops = {"r2plus1d_18": vflops / a.clips, "resnet18_audio": aflops / a.clips}
-    result = {"threads": a.threads, "clips_per_pass": a.clips, "rounds": a.rounds,
+    result = {"threads": a.threads, "clips_per_pass": a.clips, "rounds": a.rounds, "channels_last": a.channels_last,
               "torch": torch.__version__, "torchvision": tv.__version__, "pytorch": {}, "emopipe": {}}
     for k, s in torch_best.items():
         result["pytorch"][k] = {"ms_per_clip": round(s * 1000, 3), "clips_per_s": round(1 / s, 3),
@@ -122,7 +129,7 @@ def main():
         print(json.dumps(result))
         return
     print(f"threads {a.threads}, {a.clips} clip(s) per pass, torch {torch.__version__}, torchvision {tv.__version__}, "
-          f"best of {a.rounds} round(s)")
+          f"{'channels-last' if a.channels_last else 'default (contiguous)'} PyTorch layout, best of {a.rounds} round(s)")
     if emo_report:
         print(f"sgemm 2048^3 (emopipe run): {result['emopipe_sgemm_gflop_per_s']:.1f} GFLOP/s")
     print(f"{'backbone':16} {'program':8} {'ms/clip':>9} {'clips/s':>9} {'GFLOP/s':>8} {'vs PyTorch':>10}")

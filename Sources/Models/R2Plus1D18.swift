@@ -112,8 +112,8 @@ public final class R2Plus1D18: @unchecked Sendable {
     public final class Workspace {
         let input = ScratchBuffer(), a = ScratchBuffer(), b = ScratchBuffer(), c = ScratchBuffer()
         let mid = ScratchBuffer(), down = ScratchBuffer(), im2col = ScratchBuffer()
-        /// The input shape the activation size was computed for, and the largest activation (floats) for it.
-        var plannedInput: ActivationShape?, largestActivation = 0
+        /// The input shape the buffer sizes were computed for, and the floats each buffer role needs for it.
+        var plannedInput: ActivationShape?, sizes = BufferSizes()
         public init() {}
     }
 
@@ -135,6 +135,33 @@ public final class R2Plus1D18: @unchecked Sendable {
         return out
     }
 
+    /// Floats needed by each activation buffer role for an input shape.
+    struct BufferSizes {
+        var block = 0        // stem output and block outputs (ping-pong pair)
+        var temporary = 0    // stem.0 output and conv1.temporal outputs
+        var mid = 0          // spatial (1×3×3) outputs: the (2+1)D mid-channels
+        var downsample = 0   // downsample outputs
+    }
+
+    func bufferSizes(for input: ActivationShape) -> BufferSizes {
+        var z = BufferSizes()
+        var s = stem.conv0.outputShape(input)!
+        z.temporary = s.count
+        s = stem.conv3.outputShape(s)!
+        z.block = s.count
+        for blocks in layers {
+            for b in blocks {
+                let u1 = b.conv1.spatial.outputShape(s)!, u2 = b.conv1.temporal.outputShape(u1)!, u3 = b.conv2.spatial.outputShape(u2)!
+                z.mid = max(z.mid, u1.count, u3.count)
+                z.temporary = max(z.temporary, u2.count)
+                if let d = b.downsample { z.downsample = max(z.downsample, d.outputShape(s)!.count) }
+                s = b.conv2.temporal.outputShape(u3)!
+                z.block = max(z.block, s.count)
+            }
+        }
+        return z
+    }
+
     /// FLOPs (2 per multiply-add) of the convolutions for `n` clips of (T, H, W).
     public func flops(clips n: Int, t: Int = 8, h: Int = 112, w: Int = 112) -> Double {
         convolutions(for: ActivationShape(n: n, t: t, h: h, w: w, c: 3)).reduce(0) { $0 + $1.conv.flops($1.input) }
@@ -149,14 +176,14 @@ public final class R2Plus1D18: @unchecked Sendable {
                         maxPooled: UnsafeMutablePointer<Float>? = nil, threads: Int = Parallelism.threads) -> ActivationShape {
         var s = ActivationShape(n: n, t: t, h: h, w: w, c: 3)
         if ws.plannedInput != s {
-            ws.largestActivation = convolutions(for: s).reduce(0) { max($0, $1.conv.outputShape($1.input)!.count) }
+            ws.sizes = bufferSizes(for: s)
             ws.plannedInput = s
         }
-        let largest = ws.largestActivation
+        let sizes = ws.sizes
         let input = ws.input.reserve(s.count)
         Layout.toChannelsLast(x, input, n: n, c: 3, spatial: s.positionsPerSample)
-        var cur = ws.a.reserve(largest), tmp = ws.b.reserve(largest), next = ws.c.reserve(largest)
-        let mid = ws.mid.reserve(largest), down = ws.down.reserve(largest)
+        var cur = ws.a.reserve(sizes.block), tmp = ws.b.reserve(sizes.temporary), next = ws.c.reserve(sizes.block)
+        let mid = ws.mid.reserve(sizes.mid), down = ws.down.reserve(sizes.downsample)
         let scratch = ws.im2col
 
         s = stem.conv0.forward(input, s, into: tmp, relu: true, scratch: scratch, threads: threads)
