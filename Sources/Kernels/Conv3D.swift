@@ -18,7 +18,7 @@ public final class Conv3D: @unchecked Sendable {
     /// (C_out)
     public let bias: Tensor
 
-    /// Target floats of im2col patches per tile (256 KB: the tile stays in L2 while every weight panel passes over it).
+    /// Target floats of one K block of a tile's A (256 KB: it stays in L2 while every weight panel passes over it).
     public static let tileFloats = 1 << 16
     /// Tile height bounds in rows (multiples of the micro-kernel's 12).
     public static let minTileRows = 24, maxTileRows = 240
@@ -82,7 +82,8 @@ public final class Conv3D: @unchecked Sendable {
     /// Tile height and tile count for `rows` output rows shared by `workers` workers.
     func tiling(rows: Int, workers: Int) -> (tileRows: Int, tiles: Int) {
         let mr = PackedGEMM.mr
-        var tileRows = min(Self.maxTileRows, max(Self.minTileRows, Self.tileFloats / geometry.k / mr * mr))
+        // The GEMM walks K in blocks of `PackedGEMM.kc`, so what must stay in L2 is one block: tileRows × min(K, kc).
+        var tileRows = min(Self.maxTileRows, max(Self.minTileRows, Self.tileFloats / min(geometry.k, PackedGEMM.kc) / mr * mr))
         var tiles = (rows + tileRows - 1) / tileRows
         if workers > 1 && tiles % workers != 0 && tiles < 8 * workers {
             // Few tiles: even them out so no worker idles at the end.

@@ -78,6 +78,9 @@ struct ConvolutionTests {
         Case(n: 2, cin: 4, cout: 3, t: 5, h: 4, w: 6, kernel: [1, 3, 2], stride: [1, 1, 2], padding: [0, 0, 1]),
         // temporal stride 2 goes through im2col
         Case(n: 2, cin: 5, cout: 6, t: 7, h: 3, w: 4, kernel: [3, 1, 1], stride: [2, 1, 1], padding: [1, 0, 0]),
+        // K = 64·9 = 576 > the GEMM's K block (512): accumulation across K blocks inside a convolution
+        Case(n: 1, cin: 64, cout: 20, t: 2, h: 5, w: 4, kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1]),
+        Case(n: 2, cin: 200, cout: 17, t: 3, h: 2, w: 3, kernel: [3, 1, 1], stride: [1, 1, 1], padding: [1, 0, 0]),
         // full 3-D kernel
         Case(n: 1, cin: 3, cout: 4, t: 5, h: 6, w: 5, kernel: [3, 3, 3], stride: [2, 1, 2], padding: [1, 1, 0]),
         // temporal shifted-GEMM path (3×1×1, stride 1, padding 1), including T = 1 and T = 2
@@ -166,6 +169,7 @@ struct ConvolutionTests {
     @Test("Tiled im2col: a convolution bigger than one tile equals the naive loop")
     func multipleTiles() {
         // K = 9·40 = 360 → tiles of 180 rows; 2·1·50·40 = 4000 output rows → 23 tiles, the last one partial.
+        // (K = 360 < kc, so one K block; the GEMM tests cover K > kc.)
         var rng = RandomSource(state: 99)
         let x = rng.tensor([2, 40, 1, 50, 40]), w = rng.tensor([8, 40, 1, 3, 3]), b = rng.tensor([8])
         let ref = naiveConv3D(x, w, bias: b.array, stride: (1, 1, 1), padding: (0, 1, 1))
