@@ -75,9 +75,20 @@ public final class ResNet18: @unchecked Sendable {
         public init() {}
     }
 
-    /// Floats of the largest activation for input (N, 1, H, W): the stem output.
+    /// Floats of the largest activation (any layer) for input (N, 1, H, W).
     func largestActivation(n: Int, h: Int, w: Int) -> Int {
-        conv1.outputShape(ActivationShape(n: n, h: h, w: w, c: 1))!.count
+        var s = conv1.outputShape(ActivationShape(n: n, h: h, w: w, c: 1))!
+        var largest = s.count
+        s = ActivationShape(n: n, h: (s.h - 1) / 2 + 1, w: (s.w - 1) / 2 + 1, c: 64)   // max pool 3×3 s2 p1
+        for blocks in layers {
+            for b in blocks {
+                let u = b.conv1.outputShape(s)!
+                largest = max(largest, u.count, b.downsample?.outputShape(s)!.count ?? 0)
+                s = b.conv2.outputShape(u)!
+                largest = max(largest, s.count)
+            }
+        }
+        return largest
     }
 
     /// FLOPs (2 per multiply-add) of the convolutions for `n` spectrograms of 64 × `frames`.

@@ -30,6 +30,14 @@ struct BackboneBehaviourTests {
         #expect(batch.array.allSatisfy { $0.isFinite && $0 >= 0 })   // mean of ReLU outputs
     }
 
+    @Test("ResNet-18 on a very small input (layer4 wider than the stem output) stays in bounds and is batch-invariant")
+    func audioTiny() throws {
+        let x = SyntheticWeights.uniformTensor("test:tiny", shape: [2, 1, 3, 2])
+        let batch = try SyntheticTSAV.audio.forward(x)
+        let one = try SyntheticTSAV.audio.forward(x.slice(first: 1, count: 1))
+        #expect(maxAbsDifference(one, batch.slice(first: 1, count: 1)) <= 1e-5 * max(1, one.array.map(abs).max()!))
+    }
+
     @Test("R(2+1)D-18 on other clip sizes: layer4 is (512, ⌈T/8⌉, ⌈H/16⌉, ⌈W/16⌉) and pooled is its mean")
     func visualOtherSizes() throws {
         let x = SyntheticWeights.uniformTensor("test:clip", shape: [1, 3, 5, 40, 56])
