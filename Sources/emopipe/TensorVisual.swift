@@ -55,7 +55,7 @@ struct TensorVisual: ParsableCommand {
         try runReportingErrors {
             Parallelism.setThreads(options.threads)
             let x = try options.readInput()
-            guard x.rank == 5, x.shape[1] == 3 else {
+            guard x.rank == 5, x.shape[1] == 3, x.shape[0] >= 1 else {
                 throw WeightsError("\(options.input): `input` must be (N, 3, T, H, W) normalized clips, got \(Tensor.shapeString(x.shape))")
             }
             let model = try TSAVBackbones.loadVisual(options.weights)

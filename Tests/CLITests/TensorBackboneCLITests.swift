@@ -73,6 +73,14 @@ struct TensorBackboneCLITests {
         #expect(shape.status == 1 && !shape.crashed)
         #expect(shape.stderr.contains("(N, 1, 64, T)"))
 
+        var e = SafeTensorsWriter()
+        e.add("input", Tensor(zeros: [0, 3, 8, 112, 112]))
+        let empty = dir.appendingPathComponent("empty.safetensors").path
+        try e.write(to: empty)
+        let none = try runCommand(bin, ["tensor", "visual", "--weights", weights, "--input", empty, "--output", output])
+        #expect(none.status == 1 && !none.crashed)
+        #expect(none.stderr.contains("(N, 3, T, H, W)"))
+
         let absent = try runCommand(bin, ["tensor", "audio", "--weights", weights, "--input", dir.appendingPathComponent("none").path,
                                           "--output", output])
         #expect(absent.status == 1 && !absent.crashed)
