@@ -25,11 +25,6 @@ public struct StateDictKey: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public struct WeightsError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// Reads model parameters by their PyTorch state_dict names from a safetensors file, checking each shape.
 public struct StateDictReader: Sendable {
     public let file: SafeTensorsFile
