@@ -7,9 +7,9 @@ struct TensorCommand: ParsableCommand {
         commandName: "tensor",
         abstract: "Run one stage (backbone, spectrogram, head) on tensors in a safetensors file.",
         subcommands: [
-            // one entry per stage, each in its own file: TensorVisual, TensorAudio, TensorSpectrogram, TensorHead
             TensorVisual.self,
             TensorAudio.self,
+            // one entry per stage, each in its own file: TensorVisual, TensorAudio, TensorSpectrogram, TensorHead
         ]
     )
 }
