@@ -7,19 +7,19 @@ import TestSupport
 /// synth.py rule into a temporary folder.
 @Suite("emopipe tensor visual / audio (end to end)", .serialized)
 struct TensorBackboneCLITests {
-    /// One weights file per test process, removed at exit by the OS temp cleanup (and explicitly below).
-    static let weightsFolder: URL = TestPaths.temporaryDirectory("emopipe-tsav-weights")
-    static let weights: String? = {
+    /// The synthetic weights file's bytes, made once per test process; each test writes them into its own temporary
+    /// folder and removes it, so no 170 MB file is left behind.
+    static let weightsData: Data? = {
         guard let keys = try? TestPaths.parityKeys("tsav.keys.txt") else { return nil }
-        let path = weightsFolder.appendingPathComponent("tsav.safetensors").path
-        do { try SyntheticWeights.writer(for: keys).write(to: path) } catch { return nil }
-        return path
+        return try? SyntheticWeights.writer(for: keys).serialized()
     }()
 
     func run(_ stage: String, golden: String, outputs: [String], extra: [String] = []) throws {
-        let weights = try #require(Self.weights)
+        let data = try #require(Self.weightsData)
         let dir = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
+        let weights = dir.appendingPathComponent("tsav.safetensors").path
+        try data.write(to: URL(fileURLWithPath: weights))
         let input = TestPaths.parity!.appendingPathComponent(golden).path
         let output = dir.appendingPathComponent("out.safetensors").path
         let r = try runCommand(TestPaths.emopipeBinary.path,
