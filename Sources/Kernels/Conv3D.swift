@@ -1,27 +1,27 @@
-/// A 3-D convolution (optionally with BatchNorm folded in) on channels-last activations, computed as GEMMs:
-/// (output positions × K) · (K × C_out) with K = kT·kH·kW·C_in. Weights are packed once at load time.
+import Synchronization
+
+/// A 3-D convolution (optionally with BatchNorm folded in) on channels-last activations, computed as GEMMs
+/// (output positions × K) · (K × C_out) with K = kT·kH·kW·C_in, on `PackedGEMM`'s AVX-512 micro-kernel.
 ///
-/// Three ways to form the GEMM, picked from the geometry:
-/// - pointwise (1×1×1, stride 1): the input already is the (positions × C_in) matrix;
-/// - temporal (kT×1×1, stride 1, "same" padding in T): shifted GEMMs — for each tap dt, output frame t reads input
-///   frame t+dt−pT, which in channels-last is a contiguous block of rows, so no im2col at all: the centre tap covers
-///   every row of the batch in one GEMM, the other taps accumulate per clip into the rows where they are in range;
-/// - anything else: im2col in row tiles of about `tileFloats` floats, one GEMM per tile, bias/residual/ReLU applied
-///   to the tile while it is still in cache.
+/// The weights are packed once at load time. A forward splits the output positions into row tiles; each worker (up to
+/// `Parallelism.threads`) takes the next unclaimed tile and finishes it completely — GEMM, then bias (+ residual) and
+/// ReLU while the tile's output is still in cache. How the tile's A matrix is formed depends on the geometry:
+/// - pointwise (1×1×1, stride 1): A is the input rows themselves;
+/// - temporal (kT×1×1, stride 1, "same" padding in T): shifted GEMMs — tap dt of output frame t reads input frame
+///   t+dt−pT, a contiguous block of channels-last rows, so A is the input at an offset and the taps accumulate;
+/// - anything else: a tile of im2col rows (contiguous copies of C_in·kW floats) in the worker's scratch.
+/// Nothing is allocated once the scratch buffer has grown to its largest size.
 public final class Conv3D: @unchecked Sendable {
     public let geometry: ConvGeometry
-    /// (K, C_out) row-major, K ordered (dt, dh, dw, c_in).
+    /// `PackedGEMM.packB` of the (K, C_out) weight matrix, K ordered (dt, dh, dw, c_in).
     public let packedWeight: Tensor
     /// (C_out)
     public let bias: Tensor
 
-    /// Floats per im2col tile (4 MB).
-    public static let tileFloats = 1 << 20
-    /// Smallest tile in rows, so GEMMs stay efficient for large K.
-    public static let minTileRows = 128
-
-    public enum Path: Sendable { case pointwise, temporal, im2col }
-    public let path: Path
+    /// Target floats of one K block of a tile's A (256 KB: it stays in L2 while every weight panel passes over it).
+    public static let tileFloats = 1 << 16
+    /// Tile height bounds in rows (multiples of the micro-kernel's 12).
+    public static let minTileRows = 24, maxTileRows = 240
 
     /// - Parameters:
     ///   - weight: PyTorch layout (C_out, C_in, kT, kH, kW), or (C_out, C_in, kH, kW) for a 2-D convolution.
@@ -48,7 +48,7 @@ public final class Conv3D: @unchecked Sendable {
                 }
             }
         }
-        packedWeight = packed
+        packedWeight = PackedGEMM.packB(packed.pointer, k: g.k, n: cout)
         let b = Tensor(zeros: [cout])
         for co in 0..<cout {
             let raw = bias?.data[co] ?? 0
@@ -64,6 +64,10 @@ public final class Conv3D: @unchecked Sendable {
         }
     }
 
+    public enum Path: Sendable { case pointwise, temporal, im2col }
+    /// How A is formed (see the type's documentation).
+    public let path: Path
+
     public func outputShape(_ s: ActivationShape) -> ActivationShape? {
         guard s.c == geometry.inChannels else { return nil }
         return geometry.outputShape(s)
@@ -75,54 +79,75 @@ public final class Conv3D: @unchecked Sendable {
         return 2 * Double(o.positions) * Double(geometry.k) * Double(geometry.outChannels)
     }
 
-    /// Rows per im2col tile for this convolution.
-    var tileRows: Int { max(Self.minTileRows, Self.tileFloats / geometry.k) }
-
-    /// Scratch floats `forward` needs for input `s`.
-    public func scratchCount(_ s: ActivationShape) -> Int {
-        guard path == .im2col, let o = outputShape(s) else { return 0 }
-        return min(o.positions, tileRows) * geometry.k
+    /// Tile height and tile count for `rows` output rows shared by `workers` workers.
+    func tiling(rows: Int, workers: Int) -> (tileRows: Int, tiles: Int) {
+        let mr = PackedGEMM.mr
+        // The GEMM walks K in blocks of `PackedGEMM.kc`, so what must stay in L2 is one block: tileRows × min(K, kc).
+        var tileRows = min(Self.maxTileRows, max(Self.minTileRows, Self.tileFloats / min(geometry.k, PackedGEMM.kc) / mr * mr))
+        var tiles = (rows + tileRows - 1) / tileRows
+        if workers > 1 && tiles % workers != 0 && tiles < 8 * workers {
+            // Few tiles: even them out so no worker idles at the end.
+            tiles = (tiles + workers - 1) / workers * workers
+            tileRows = max(mr, ((rows + tiles - 1) / tiles + mr - 1) / mr * mr)
+            tiles = (rows + tileRows - 1) / tileRows
+        }
+        return (tileRows, tiles)
     }
 
     /// y = act(conv(x) + bias (+ residual)); `y` and `residual` have the output shape, channels-last.
-    /// `y` must not overlap `x`. Returns the output shape.
+    /// `y` must not overlap `x` or `residual`. Uses up to `Parallelism.threads` workers. Returns the output shape.
     @discardableResult
     public func forward(_ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
-                        residual: UnsafePointer<Float>? = nil, relu: Bool, scratch: ScratchBuffer) -> ActivationShape {
+                        residual: UnsafePointer<Float>? = nil, relu: Bool, scratch: ScratchBuffer,
+                        threads: Int = Parallelism.threads) -> ActivationShape {
         guard let o = outputShape(s) else { preconditionFailure("\(geometry) cannot take input \(s)") }
-        let g = geometry, cout = g.outChannels, cin = g.inChannels
+        let g = geometry, cout = g.outChannels, k = g.k, rows = o.positions
+        let (tileRows, tiles) = tiling(rows: rows, workers: max(1, threads))
+        let workers = max(1, min(threads, tiles))
+        let patchFloats = path == .im2col ? tileRows * k : 0
+        let perWorker = patchFloats + PackedGEMM.scratchCount(k: k)
+        let buffers = scratch.reserve(workers * perWorker)
         let w = UnsafePointer(packedWeight.pointer), b = UnsafePointer(bias.pointer)
-        switch path {
-        case .pointwise:
-            sgemm(m: o.positions, n: cout, k: cin, a: x, lda: cin, b: w, ldb: cout, c: y, ldc: cout)
-            Epilogue.apply(y, rows: o.positions, cols: cout, ld: cout, bias: b, residual: residual, relu: relu)
-        case .temporal:
-            let frame = s.h * s.w                     // rows per frame
-            let centre = g.pt
-            sgemm(m: o.positions, n: cout, k: cin, a: x, lda: cin, b: w + centre * cin * cout, ldb: cout, c: y, ldc: cout)
-            for dt in 0..<g.kt where dt != centre {
-                let shift = dt - centre                 // output frame t reads input frame t + shift
-                let lo = max(0, -shift), hi = min(s.t, s.t - shift)
-                guard hi > lo else { continue }
-                for n in 0..<s.n {
-                    sgemm(m: (hi - lo) * frame, n: cout, k: cin,
-                          a: x + ((n * s.t + lo + shift) * frame) * cin, lda: cin,
-                          b: w + dt * cin * cout, ldb: cout,
-                          beta: 1, c: y + ((n * s.t + lo) * frame) * cout, ldc: cout)
+        let cin = g.inChannels, frame = s.h * s.w
+        let nextTile = Atomic<Int>(0)   // on the stack: tiles go to whichever worker asks first
+        Parallelism.forEachWorker(workers) { worker in
+            let patches = buffers + worker * perWorker, edge = patches + patchFloats
+            while true {
+                let tile = nextTile.wrappingAdd(1, ordering: .relaxed).oldValue
+                if tile >= tiles { break }
+                let r0 = tile * tileRows, m = min(tileRows, rows - r0)
+                let out = y + r0 * cout
+                switch path {
+                case .pointwise:
+                    PackedGEMM.multiply(rows: m, n: cout, k: cin, a: x + r0 * cin, lda: cin, packedB: w, kTotal: k,
+                                        c: out, ldc: cout, accumulate: false, scratch: edge)
+                case .temporal:
+                    // Centre tap: every row, overwriting. Other taps: only the frames whose source frame exists.
+                    PackedGEMM.multiply(rows: m, n: cout, k: cin, a: x + r0 * cin, lda: cin, packedB: w, kOffset: g.pt * cin,
+                                        kTotal: k, c: out, ldc: cout, accumulate: false, scratch: edge)
+                    for dt in 0..<g.kt where dt != g.pt {
+                        let shift = dt - g.pt
+                        var f = r0 / frame
+                        let lastFrame = (r0 + m - 1) / frame
+                        while f <= lastFrame {
+                            // The run of consecutive frames f..<e whose source frames t + shift lie inside their clip.
+                            let valid = { (f: Int) -> Bool in let t = f % s.t + shift; return t >= 0 && t < s.t }
+                            if !valid(f) { f += 1; continue }
+                            var e = f + 1
+                            while e <= lastFrame && valid(e) { e += 1 }
+                            let lo = max(r0, f * frame), hi = min(r0 + m, e * frame)
+                            PackedGEMM.multiply(rows: hi - lo, n: cout, k: cin, a: x + (lo + shift * frame) * cin, lda: cin,
+                                                packedB: w, kOffset: dt * cin, kTotal: k,
+                                                c: y + lo * cout, ldc: cout, accumulate: true, scratch: edge)
+                            f = e
+                        }
+                    }
+                case .im2col:
+                    Im2col.fill(x, s, g, output: o, rowStart: r0, rowCount: m, into: patches)
+                    PackedGEMM.multiply(rows: m, n: cout, k: k, a: patches, lda: k, packedB: w, kTotal: k,
+                                        c: out, ldc: cout, accumulate: false, scratch: edge)
                 }
-            }
-            Epilogue.apply(y, rows: o.positions, cols: cout, ld: cout, bias: b, residual: residual, relu: relu)
-        case .im2col:
-            let rows = tileRows, total = o.positions, k = g.k
-            let buffer = scratch.reserve(min(total, rows) * k)
-            var r0 = 0
-            while r0 < total {
-                let m = min(rows, total - r0)
-                Im2col.fill(x, s, g, output: o, rowStart: r0, rowCount: m, into: buffer)
-                sgemm(m: m, n: cout, k: k, a: buffer, lda: k, b: w, ldb: cout, c: y + r0 * cout, ldc: cout)
-                Epilogue.apply(y + r0 * cout, rows: m, cols: cout, ld: cout, bias: b,
-                               residual: residual.map { $0 + r0 * cout }, relu: relu)
-                r0 += m
+                Epilogue.apply(out, rows: m, cols: cout, ld: cout, bias: b, residual: residual.map { $0 + r0 * cout }, relu: relu)
             }
         }
         return o

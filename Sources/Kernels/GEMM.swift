@@ -1,3 +1,4 @@
+import Dispatch
 import COpenBLAS
 
 /// Row-major single-precision matrix product through OpenBLAS:
@@ -25,3 +26,24 @@ public enum Parallelism {
     /// The OpenBLAS kernel in use (e.g. "Haswell", "SkylakeX").
     public static var blasCore: String { String(cString: emo_openblas_corename()) }
 }
+
+extension Parallelism {
+    /// Runs `body(worker)` for worker 0..<count at the same time and returns when all are done. emopipe's kernels call
+    /// this only with count ≤ `threads` and never while OpenBLAS is running, so the two levels never stack.
+    public static func forEachWorker(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 1 { body(0); return }
+        // The callers hand each worker disjoint output rows and private scratch; that is the audited invariant
+        // that makes sharing the closure across threads sound.
+        withoutActuallyEscaping(body) { work in
+            let shared = UncheckedSendableBox(work)
+            DispatchQueue.concurrentPerform(iterations: count) { shared.value($0) }
+        }
+    }
+}
+
+/// Carries a value across a concurrency boundary whose safety is argued at the use site.
+struct UncheckedSendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+

@@ -32,7 +32,8 @@ public final class R2Plus1D18: @unchecked Sendable {
 
     public let stem: Stem
     public let layer1: [BasicBlock], layer2: [BasicBlock], layer3: [BasicBlock], layer4: [BasicBlock]
-    public var layers: [[BasicBlock]] { [layer1, layer2, layer3, layer4] }
+    /// The four stages in order (stored, so a forward allocates nothing to walk them).
+    public let layers: [[BasicBlock]]
 
     public static let widths = [64, 128, 256, 512]
     public static let outChannels = 512
@@ -104,14 +105,15 @@ public final class R2Plus1D18: @unchecked Sendable {
             })
         }
         (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
+        self.layers = layers
     }
 
     /// Per-worker buffers; grown on first use, reused afterwards (no allocation in a steady-state forward).
     public final class Workspace {
         let input = ScratchBuffer(), a = ScratchBuffer(), b = ScratchBuffer(), c = ScratchBuffer()
         let mid = ScratchBuffer(), down = ScratchBuffer(), im2col = ScratchBuffer()
-        /// The input shape the activation size was computed for, and the largest activation (floats) for it.
-        var plannedInput: ActivationShape?, largestActivation = 0
+        /// The input shape the buffer sizes were computed for, and the floats each buffer role needs for it.
+        var plannedInput: ActivationShape?, sizes = BufferSizes()
         public init() {}
     }
 
@@ -133,6 +135,33 @@ public final class R2Plus1D18: @unchecked Sendable {
         return out
     }
 
+    /// Floats needed by each activation buffer role for an input shape.
+    struct BufferSizes {
+        var block = 0        // stem output and block outputs (ping-pong pair)
+        var temporary = 0    // stem.0 output and conv1.temporal outputs
+        var mid = 0          // spatial (1×3×3) outputs: the (2+1)D mid-channels
+        var downsample = 0   // downsample outputs
+    }
+
+    func bufferSizes(for input: ActivationShape) -> BufferSizes {
+        var z = BufferSizes()
+        var s = stem.conv0.outputShape(input)!
+        z.temporary = s.count
+        s = stem.conv3.outputShape(s)!
+        z.block = s.count
+        for blocks in layers {
+            for b in blocks {
+                let u1 = b.conv1.spatial.outputShape(s)!, u2 = b.conv1.temporal.outputShape(u1)!, u3 = b.conv2.spatial.outputShape(u2)!
+                z.mid = max(z.mid, u1.count, u3.count)
+                z.temporary = max(z.temporary, u2.count)
+                if let d = b.downsample { z.downsample = max(z.downsample, d.outputShape(s)!.count) }
+                s = b.conv2.temporal.outputShape(u3)!
+                z.block = max(z.block, s.count)
+            }
+        }
+        return z
+    }
+
     /// FLOPs (2 per multiply-add) of the convolutions for `n` clips of (T, H, W).
     public func flops(clips n: Int, t: Int = 8, h: Int = 112, w: Int = 112) -> Double {
         convolutions(for: ActivationShape(n: n, t: t, h: h, w: w, c: 3)).reduce(0) { $0 + $1.conv.flops($1.input) }
@@ -144,33 +173,33 @@ public final class R2Plus1D18: @unchecked Sendable {
     @discardableResult
     public func forward(clips x: UnsafePointer<Float>, n: Int, t: Int, h: Int, w: Int, workspace ws: Workspace,
                         layer4 out: UnsafeMutablePointer<Float>?, pooled: UnsafeMutablePointer<Float>?,
-                        maxPooled: UnsafeMutablePointer<Float>? = nil) -> ActivationShape {
+                        maxPooled: UnsafeMutablePointer<Float>? = nil, threads: Int = Parallelism.threads) -> ActivationShape {
         var s = ActivationShape(n: n, t: t, h: h, w: w, c: 3)
         if ws.plannedInput != s {
-            ws.largestActivation = convolutions(for: s).reduce(0) { max($0, $1.conv.outputShape($1.input)!.count) }
+            ws.sizes = bufferSizes(for: s)
             ws.plannedInput = s
         }
-        let largest = ws.largestActivation
+        let sizes = ws.sizes
         let input = ws.input.reserve(s.count)
         Layout.toChannelsLast(x, input, n: n, c: 3, spatial: s.positionsPerSample)
-        var cur = ws.a.reserve(largest), tmp = ws.b.reserve(largest), next = ws.c.reserve(largest)
-        let mid = ws.mid.reserve(largest), down = ws.down.reserve(largest)
+        var cur = ws.a.reserve(sizes.block), tmp = ws.b.reserve(sizes.temporary), next = ws.c.reserve(sizes.block)
+        let mid = ws.mid.reserve(sizes.mid), down = ws.down.reserve(sizes.downsample)
         let scratch = ws.im2col
 
-        s = stem.conv0.forward(input, s, into: tmp, relu: true, scratch: scratch)
-        s = stem.conv3.forward(tmp, s, into: cur, relu: true, scratch: scratch)
+        s = stem.conv0.forward(input, s, into: tmp, relu: true, scratch: scratch, threads: threads)
+        s = stem.conv3.forward(tmp, s, into: cur, relu: true, scratch: scratch, threads: threads)
         for blocks in layers {
             for b in blocks {
                 let x0 = s
-                var u = b.conv1.spatial.forward(cur, x0, into: mid, relu: true, scratch: scratch)
-                u = b.conv1.temporal.forward(mid, u, into: tmp, relu: true, scratch: scratch)
-                u = b.conv2.spatial.forward(tmp, u, into: mid, relu: true, scratch: scratch)
+                var u = b.conv1.spatial.forward(cur, x0, into: mid, relu: true, scratch: scratch, threads: threads)
+                u = b.conv1.temporal.forward(mid, u, into: tmp, relu: true, scratch: scratch, threads: threads)
+                u = b.conv2.spatial.forward(tmp, u, into: mid, relu: true, scratch: scratch, threads: threads)
                 var residual = UnsafePointer(cur)
                 if let d = b.downsample {
-                    d.forward(cur, x0, into: down, relu: false, scratch: scratch)
+                    d.forward(cur, x0, into: down, relu: false, scratch: scratch, threads: threads)
                     residual = UnsafePointer(down)
                 }
-                s = b.conv2.temporal.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch)
+                s = b.conv2.temporal.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch, threads: threads)
                 swap(&cur, &next)
             }
         }
@@ -188,7 +217,8 @@ public final class R2Plus1D18: @unchecked Sendable {
     }
 
     /// Runs a (N, 3, T, H, W) tensor of normalized clips.
-    public func forward(_ clips: Tensor, workspace: Workspace = Workspace(), wantMax: Bool = false) throws -> Output {
+    public func forward(_ clips: Tensor, workspace: Workspace = Workspace(), wantMax: Bool = false,
+                        threads: Int = Parallelism.threads) throws -> Output {
         guard clips.rank == 5, clips.shape[1] == 3 else {
             throw WeightsError("R(2+1)D-18 input must be (N, 3, T, H, W) normalized RGB clips, got \(Tensor.shapeString(clips.shape))")
         }
@@ -201,7 +231,7 @@ public final class R2Plus1D18: @unchecked Sendable {
         let layer4 = Tensor(zeros: [n, flat]), pooled = Tensor(zeros: [n, 512])
         let mx = wantMax ? Tensor(zeros: [n, 512]) : nil
         let s = forward(clips: clips.pointer, n: n, t: t, h: h, w: w, workspace: workspace,
-                        layer4: layer4.pointer, pooled: pooled.pointer, maxPooled: mx?.pointer)
+                        layer4: layer4.pointer, pooled: pooled.pointer, maxPooled: mx?.pointer, threads: threads)
         precondition(s == o, "layer4 shape \(s) differs from the predicted \(o)")
         return Output(layer4: layer4, pooled: pooled, maxPooled: mx)
     }

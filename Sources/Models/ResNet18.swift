@@ -16,7 +16,8 @@ public final class ResNet18: @unchecked Sendable {
 
     public let conv1: Conv3D
     public let layer1: [BasicBlock], layer2: [BasicBlock], layer3: [BasicBlock], layer4: [BasicBlock]
-    public var layers: [[BasicBlock]] { [layer1, layer2, layer3, layer4] }
+    /// The four stages in order (stored, so a forward allocates nothing to walk them).
+    public let layers: [[BasicBlock]]
 
     public static let widths = [64, 128, 256, 512]
     public static let features = 512
@@ -64,6 +65,7 @@ public final class ResNet18: @unchecked Sendable {
             })
         }
         (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
+        self.layers = layers
     }
 
     /// Per-worker buffers; grown on first use, reused afterwards.
@@ -73,9 +75,20 @@ public final class ResNet18: @unchecked Sendable {
         public init() {}
     }
 
-    /// Floats of the largest activation for input (N, 1, H, W): the stem output.
+    /// Floats of the largest activation (any layer) for input (N, 1, H, W).
     func largestActivation(n: Int, h: Int, w: Int) -> Int {
-        conv1.outputShape(ActivationShape(n: n, h: h, w: w, c: 1))!.count
+        var s = conv1.outputShape(ActivationShape(n: n, h: h, w: w, c: 1))!
+        var largest = s.count
+        s = ActivationShape(n: n, h: (s.h - 1) / 2 + 1, w: (s.w - 1) / 2 + 1, c: 64)   // max pool 3×3 s2 p1
+        for blocks in layers {
+            for b in blocks {
+                let u = b.conv1.outputShape(s)!
+                largest = max(largest, u.count, b.downsample?.outputShape(s)!.count ?? 0)
+                s = b.conv2.outputShape(u)!
+                largest = max(largest, s.count)
+            }
+        }
+        return largest
     }
 
     /// FLOPs (2 per multiply-add) of the convolutions for `n` spectrograms of 64 × `frames`.
@@ -98,24 +111,24 @@ public final class ResNet18: @unchecked Sendable {
     /// Runs `n` spectrograms (N, 1, H, W) and writes the 512-d average-pooled layer4 features (N, 512).
     /// With one input channel, channel-major and channels-last are the same memory, so no transpose is needed.
     public func forward(spectrograms x: UnsafePointer<Float>, n: Int, height h: Int, frames w: Int, workspace ws: Workspace,
-                        features out: UnsafeMutablePointer<Float>) {
+                        features out: UnsafeMutablePointer<Float>, threads: Int = Parallelism.threads) {
         var s = ActivationShape(n: n, h: h, w: w, c: 1)
         let largest = largestActivation(n: n, h: h, w: w)
         var cur = ws.a.reserve(largest), tmp = ws.b.reserve(largest), next = ws.c.reserve(largest)
         let mid = ws.mid.reserve(largest), down = ws.down.reserve(largest)
         let scratch = ws.im2col
-        s = conv1.forward(x, s, into: tmp, relu: true, scratch: scratch)
+        s = conv1.forward(x, s, into: tmp, relu: true, scratch: scratch, threads: threads)
         s = Pooling.maxPool2D(tmp, s, kernel: 3, stride: 2, padding: 1, into: cur)
         for blocks in layers {
             for b in blocks {
                 let x0 = s
-                let u = b.conv1.forward(cur, x0, into: mid, relu: true, scratch: scratch)
+                let u = b.conv1.forward(cur, x0, into: mid, relu: true, scratch: scratch, threads: threads)
                 var residual = UnsafePointer(cur)
                 if let d = b.downsample {
-                    d.forward(cur, x0, into: down, relu: false, scratch: scratch)
+                    d.forward(cur, x0, into: down, relu: false, scratch: scratch, threads: threads)
                     residual = UnsafePointer(down)
                 }
-                s = b.conv2.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch)
+                s = b.conv2.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch, threads: threads)
                 swap(&cur, &next)
             }
         }
@@ -123,7 +136,7 @@ public final class ResNet18: @unchecked Sendable {
     }
 
     /// Runs a (N, 1, H, W) tensor of normalized log-mel spectrograms; returns (N, 512).
-    public func forward(_ spectrograms: Tensor, workspace: Workspace = Workspace()) throws -> Tensor {
+    public func forward(_ spectrograms: Tensor, workspace: Workspace = Workspace(), threads: Int = Parallelism.threads) throws -> Tensor {
         guard spectrograms.rank == 4, spectrograms.shape[1] == 1 else {
             throw WeightsError("ResNet-18 audio input must be (N, 1, 64, T) spectrograms, got \(Tensor.shapeString(spectrograms.shape))")
         }
@@ -132,7 +145,7 @@ public final class ResNet18: @unchecked Sendable {
             throw WeightsError("ResNet-18 audio input \(Tensor.shapeString(spectrograms.shape)) is empty")
         }
         let out = Tensor(zeros: [n, Self.features])
-        forward(spectrograms: spectrograms.pointer, n: n, height: h, frames: w, workspace: workspace, features: out.pointer)
+        forward(spectrograms: spectrograms.pointer, n: n, height: h, frames: w, workspace: workspace, features: out.pointer, threads: threads)
         return out
     }
 }

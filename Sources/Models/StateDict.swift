@@ -42,14 +42,17 @@ public struct StateDictReader: Sendable {
         return Conv3D(weight: w, batchNorm: try batchNorm(bn, channels: shape[0]), stride: stride, padding: padding)
     }
 
-    /// Checks the file against an expected key list: every key present with its shape, and nothing else
-    /// except names under `ignoring` prefixes. All problems are listed (up to 10) in one error.
-    public func validate(against keys: [StateDictKey], allowingShapes alternatives: [String: [[Int]]] = [:]) throws {
+    /// Checks the file against an expected key list: every key present with its shape (keys for which `optional`
+    /// is true may be absent, but are checked when present), and nothing else. All problems are listed (up to 10)
+    /// in one error.
+    public func validate(against keys: [StateDictKey], allowingShapes alternatives: [String: [[Int]]] = [:],
+                         optional: (StateDictKey) -> Bool = { _ in false }) throws {
         var problems: [String] = []
         let expected = Dictionary(uniqueKeysWithValues: keys.map { ($0.name, $0) })
         for k in keys {
             guard let e = file.entries[k.name] else {
-                problems.append("missing tensor \(k.name) \(Tensor.shapeString(k.shape))"); continue
+                if !optional(k) { problems.append("missing tensor \(k.name) \(Tensor.shapeString(k.shape))") }
+                continue
             }
             let allowed = [k.shape] + (alternatives[k.name] ?? [])
             // num_batches_tracked is a scalar int64 in PyTorch; some exporters store it as shape (1).

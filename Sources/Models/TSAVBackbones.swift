@@ -22,8 +22,10 @@ public enum TSAVBackbones {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch { throw WeightsError("\(error)") }
         let reader = StateDictReader(file)
-        // A stem already sliced to RGB (45,3,1,7,7) is accepted too.
-        try reader.validate(against: stateDictKeys, allowingShapes: [videoPrefix + "stem.0.weight": [[45, 3, 1, 7, 7]]])
+        // A stem already sliced to RGB (45,3,1,7,7) is accepted too. The fusion layer `fc.1.*` and the BatchNorm
+        // counters `num_batches_tracked` are not used, so they may be absent (but are checked when present).
+        try reader.validate(against: stateDictKeys, allowingShapes: [videoPrefix + "stem.0.weight": [[45, 3, 1, 7, 7]]],
+                            optional: { $0.name.hasPrefix("fc.1.") || $0.name.hasSuffix(".num_batches_tracked") })
         return reader
     }
 

@@ -21,6 +21,7 @@ struct EmoPipe: ParsableCommand {
             Probe.self,
             TensorCommand.self,
             ConvertCommand.self,
+            BenchCommand.self,
         ],
         defaultSubcommand: Run.self
     )

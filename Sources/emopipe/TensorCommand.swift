@@ -7,6 +7,8 @@ struct TensorCommand: ParsableCommand {
         commandName: "tensor",
         abstract: "Run one stage (backbone, spectrogram, head) on tensors in a safetensors file.",
         subcommands: [
+            TensorVisual.self,
+            TensorAudio.self,
             // one entry per stage, each in its own file: TensorVisual, TensorAudio, TensorSpectrogram, TensorHead
             TensorHead.self,
             TensorSpectrogram.self,

@@ -78,6 +78,9 @@ struct ConvolutionTests {
         Case(n: 2, cin: 4, cout: 3, t: 5, h: 4, w: 6, kernel: [1, 3, 2], stride: [1, 1, 2], padding: [0, 0, 1]),
         // temporal stride 2 goes through im2col
         Case(n: 2, cin: 5, cout: 6, t: 7, h: 3, w: 4, kernel: [3, 1, 1], stride: [2, 1, 1], padding: [1, 0, 0]),
+        // K = 64·9 = 576 > the GEMM's K block (512): accumulation across K blocks inside a convolution
+        Case(n: 1, cin: 64, cout: 20, t: 2, h: 5, w: 4, kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1]),
+        Case(n: 2, cin: 200, cout: 17, t: 3, h: 2, w: 3, kernel: [3, 1, 1], stride: [1, 1, 1], padding: [1, 0, 0]),
         // full 3-D kernel
         Case(n: 1, cin: 3, cout: 4, t: 5, h: 6, w: 5, kernel: [3, 3, 3], stride: [2, 1, 2], padding: [1, 1, 0]),
         // temporal shifted-GEMM path (3×1×1, stride 1, padding 1), including T = 1 and T = 2
@@ -136,9 +139,37 @@ struct ConvolutionTests {
         #expect(Conv3D(weight: rng.tensor([4, 3, 1, 3, 3]), padding: (0, 1, 1)).path == .im2col)
     }
 
+    @Test("Temporal path across many tiles and clips (frames smaller and larger than a tile) equals the naive loop",
+          arguments: [(3, 7, 2, 3), (2, 5, 20, 15)])
+    func temporalTiles(_ d: (Int, Int, Int, Int)) {
+        let (n, t, h, w) = d
+        var rng = RandomSource(state: UInt64(n * t * h * w))
+        let x = rng.tensor([n, 16, t, h, w]), wt = rng.tensor([40, 16, 3, 1, 1]), b = rng.tensor([40])
+        let ref = naiveConv3D(x, wt, bias: b.array, stride: (1, 1, 1), padding: (1, 0, 0))
+        let conv = Conv3D(weight: wt, bias: b, padding: (1, 0, 0))
+        #expect(conv.path == .temporal)
+        let y = runConv(conv, x, relu: false)
+        #expect(maxDiff(y, ref) < 1e-4)
+    }
+
+    @Test("One worker and two workers give identical results")
+    func threadsAgree() {
+        var rng = RandomSource(state: 21)
+        let x = rng.tensor([2, 16, 3, 20, 19]), w = rng.tensor([37, 16, 3, 3, 3]), b = rng.tensor([37])
+        let conv = Conv3D(weight: w, bias: b, stride: (1, 2, 1), padding: (1, 1, 1))
+        let s = ActivationShape(n: 2, t: 3, h: 20, w: 19, c: 16)
+        let xl = naiveToChannelsLast(x)
+        let o = conv.outputShape(s)!
+        let y1 = Tensor(zeros: [o.count]), y2 = Tensor(zeros: [o.count])
+        conv.forward(xl.pointer, s, into: y1.pointer, relu: true, scratch: ScratchBuffer(), threads: 1)
+        conv.forward(xl.pointer, s, into: y2.pointer, relu: true, scratch: ScratchBuffer(), threads: 2)
+        #expect(maxDiff(y1, y2) == 0)
+    }
+
     @Test("Tiled im2col: a convolution bigger than one tile equals the naive loop")
     func multipleTiles() {
-        // K = 9·40 = 360 → tiles of max(128, 2^20/360) = 2912 rows; 2·1·50·40 = 4000 output rows → 2 tiles.
+        // K = 9·40 = 360 → tiles of 180 rows; 2·1·50·40 = 4000 output rows → 23 tiles, the last one partial.
+        // (K = 360 < kc, so one K block; the GEMM tests cover K > kc.)
         var rng = RandomSource(state: 99)
         let x = rng.tensor([2, 40, 1, 50, 40]), w = rng.tensor([8, 40, 1, 3, 3]), b = rng.tensor([8])
         let ref = naiveConv3D(x, w, bias: b.array, stride: (1, 1, 1), padding: (0, 1, 1))
@@ -155,6 +186,32 @@ struct ConvolutionTests {
         let y = runConv(Conv3D.conv2D(weight: w, stride: 2, padding: 1), x, relu: false)
         #expect(maxDiff(y, ref) < 1e-4)
     }
+}
+
+@Suite("Packed GEMM vs the naive product")
+struct PackedGEMMTests {
+    @Test("C (+)= A·B for odd M, N, K (edge micro-tiles and panels, K blocks)",
+          arguments: [(1, 1, 1), (12, 32, 5), (13, 33, 7), (25, 70, 513), (7, 45, 147), (50, 17, 1100), (24, 48, 9), (36, 144, 600)])
+    func product(_ d: (Int, Int, Int)) {
+        let (m, n, k) = d
+        var rng = RandomSource(state: UInt64(m * 1000 + n * 10 + k))
+        let a = rng.tensor([m, k]), b = rng.tensor([k, n]), c0 = rng.tensor([m, n])
+        let packedB = PackedGEMM.packB(b.pointer, k: k, n: n)
+        let scratch = Tensor(zeros: [PackedGEMM.scratchCount(k: k)])
+        for accumulate in [false, true] {
+            let c = c0.copy()
+            PackedGEMM.multiply(rows: m, n: n, k: k, a: a.pointer, lda: k, packedB: packedB.pointer, kTotal: k,
+                                c: c.pointer, ldc: n, accumulate: accumulate, scratch: scratch.pointer)
+            var worst: Double = 0
+            for i in 0..<m { for j in 0..<n {
+                var acc: Double = accumulate ? Double(c0[i * n + j]) : 0
+                for q in 0..<k { acc += Double(a[i * k + q]) * Double(b[q * n + j]) }
+                worst = max(worst, abs(acc - Double(c[i * n + j])))
+            } }
+            #expect(worst < 1e-3 * max(1, Double(k).squareRoot() / 10), "M \(m) N \(n) K \(k) accumulate \(accumulate): \(worst)")
+        }
+    }
+
 }
 
 @Suite("Pooling, linear and layout kernels vs naive loops")

@@ -15,6 +15,45 @@ enum SyntheticTSAV {
     static let audio: ResNet18 = try! ResNet18(reader, prefix: TSAVBackbones.audioPrefix)
 }
 
+@Suite("Backbone behaviour with synthetic weights", .serialized)
+struct BackboneBehaviourTests {
+    @Test("ResNet-18 takes any number of frames, and a batch equals its samples run one by one", arguments: [1, 5, 64, 131])
+    func audioAnyLength(_ frames: Int) throws {
+        let x = SyntheticWeights.uniformTensor("test:spectrogram", shape: [3, 1, 64, frames])
+        let batch = try SyntheticTSAV.audio.forward(x)
+        #expect(batch.shape == [3, 512])
+        for i in 0..<3 {
+            let one = try SyntheticTSAV.audio.forward(x.slice(first: i, count: 1), threads: 1)
+            let row = batch.slice(first: i, count: 1)
+            #expect(maxAbsDifference(one, row) <= 1e-5 * max(1, one.array.map(abs).max()!))
+        }
+        #expect(batch.array.allSatisfy { $0.isFinite && $0 >= 0 })   // mean of ReLU outputs
+    }
+
+    @Test("ResNet-18 on a very small input (layer4 wider than the stem output) stays in bounds and is batch-invariant")
+    func audioTiny() throws {
+        let x = SyntheticWeights.uniformTensor("test:tiny", shape: [2, 1, 3, 2])
+        let batch = try SyntheticTSAV.audio.forward(x)
+        let one = try SyntheticTSAV.audio.forward(x.slice(first: 1, count: 1))
+        #expect(maxAbsDifference(one, batch.slice(first: 1, count: 1)) <= 1e-5 * max(1, one.array.map(abs).max()!))
+    }
+
+    @Test("R(2+1)D-18 on other clip sizes: layer4 is (512, ⌈T/8⌉, ⌈H/16⌉, ⌈W/16⌉) and pooled is its mean")
+    func visualOtherSizes() throws {
+        let x = SyntheticWeights.uniformTensor("test:clip", shape: [1, 3, 5, 40, 56])
+        let out = try SyntheticTSAV.visual.forward(x, wantMax: true)
+        #expect(out.layer4.shape == [1, 512 * 1 * 3 * 4])
+        let positions = 12
+        for c in 0..<512 {
+            var sum: Float = 0, m = -Float.infinity
+            for q in 0..<positions { let v = out.layer4[c * positions + q]; sum += v; m = max(m, v) }
+            #expect(abs(out.pooled[c] - sum / Float(positions)) < 1e-5)
+            #expect(out.maxPooled![c] == m)
+        }
+        #expect(throws: WeightsError.self) { try SyntheticTSAV.visual.forward(Tensor(zeros: [1, 4, 8, 112, 112])) }
+    }
+}
+
 @Suite("TSAV checkpoint keys and loader checks")
 struct BackboneKeysTests {
     @Test("Generated key list equals shared/parity/tsav.keys.txt", .enabled(if: TestPaths.parityAvailable))
@@ -64,5 +103,12 @@ struct BackboneKeysTests {
         }
         #expect(shaped.contains("audio_model.resnet.layer2.0.bn1.running_var has shape (127)"))
         #expect(try loaderError { _ in }.isEmpty)
+        // Unused entries (the fusion fc, BatchNorm counters) may be left out; a wrong shape is still an error.
+        #expect(try loaderError { $0.removeAll { $0.name.hasPrefix("fc.1.") || $0.name.hasSuffix("num_batches_tracked") } }.isEmpty)
+        let fc = try loaderError { keys in
+            let i = keys.firstIndex { $0.name == "fc.1.weight" }!
+            keys[i] = try! SyntheticWeights.parseKeys("fc.1.weight 17x512 float32")[0]
+        }
+        #expect(fc.contains("fc.1.weight has shape (17,512)"))
     }
 }
