@@ -28,7 +28,7 @@ public struct FaceDetectorConfig: Sendable {
     public var minFaceSize: Double = 0
     /// Haar windows with a gray-level standard deviation at most this are skipped (OpenCV: 10).
     public var minWindowStdDev: Double = 10
-    /// Also run the profile cascade on the frame and its mirror image.
+    /// Also run the profile cascade on the frame and its mirror image when the frontal cascade finds nothing.
     public var useProfile: Bool = true
     public init() {}
 }
@@ -76,7 +76,9 @@ public struct FaceDetector: Sendable {
         let minFace = config.minFaceSize / max(sx, sy)
 
         var all: [FaceBox] = detectMultiScale(frontal, small, minFace: minFace)
-        if let profile {
+        // The profile cascade (and its mirror for the other side) only when no frontal face is found: it is the
+        // costlier pass and frontal boxes align better.
+        if let profile, all.isEmpty {
             all += detectMultiScale(profile, small, minFace: minFace)
             let mirrored = small.mirrored()
             all += detectMultiScale(profile, mirrored, minFace: minFace).map {
