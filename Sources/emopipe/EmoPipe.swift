@@ -14,6 +14,7 @@ struct EmoPipe: ParsableCommand {
         """,
         version: version,
         subcommands: [
+            Probe.self,
             TensorCommand.self,
         ]
     )

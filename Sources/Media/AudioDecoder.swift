@@ -1,0 +1,200 @@
+import CFFmpeg
+import Foundation
+
+/// Decoded audio: mono float samples at `sampleRate`, sample 0 at the first video frame's timestamp.
+public struct AudioTrack: Sendable {
+    public var samples: [Float]
+    public let sampleRate: Int
+    public var duration: Double { Double(samples.count) / Double(sampleRate) }
+}
+
+/// Streaming audio decoder for the first audio stream of a file: downmixed to mono and resampled to float at
+/// `sampleRate` by libswresample (FFmpeg's default rematrix and resampler, as `ffmpeg -ac 1 -ar 44100` does),
+/// aligned so that sample 0 sits at `alignTo` seconds of stream time (the first video frame's PTS): silence is
+/// prepended when the audio starts later, samples are dropped when it starts earlier.
+public final class AudioDecoder {
+    public let path: String
+    public let sampleRate: Int
+    public let codecName: String
+    public let sourceSampleRate: Int
+    public let sourceChannels: Int
+    public private(set) var corruptPackets = 0
+
+    private let input: FormatInput
+    private let streamIndex: Int32
+    private let timeBase: Double
+    private var codec: UnsafeMutablePointer<AVCodecContext>?
+    private var packet: UnsafeMutablePointer<AVPacket>?
+    private var frame: UnsafeMutablePointer<AVFrame>?
+    private var swr: OpaquePointer?
+    private let alignTo: Double?
+    private var alignmentResolved = false
+    private var pendingSilence = 0
+    private var samplesToDrop = 0
+    private var draining = false
+    private var flushedResampler = false
+    private var finished = false
+    private var buffer: [Float] = []
+
+    /// Opens the first audio stream; nil when the file has none (not an error: audio is then missing).
+    /// `alignTo`: stream time (s) that becomes sample 0; nil → the video stream's start time, or the audio's own start.
+    public static func open(path: String, sampleRate: Int = 44100, alignTo: Double? = nil) throws -> AudioDecoder? {
+        let input = try FormatInput(path: path)
+        guard let ai = input.bestStream(AVMEDIA_TYPE_AUDIO) else { return nil }
+        var align = alignTo
+        if align == nil, let vi = input.bestStream(AVMEDIA_TYPE_VIDEO) {
+            let st = input.stream(vi)
+            if st.pointee.start_time != CFF_AV_NOPTS_VALUE { align = Double(st.pointee.start_time) * st.pointee.time_base.seconds }
+        }
+        return try AudioDecoder(input: input, stream: ai, sampleRate: sampleRate, alignTo: align)
+    }
+
+    private init(input: FormatInput, stream: Int32, sampleRate: Int, alignTo: Double?) throws {
+        self.input = input
+        self.path = input.path
+        self.streamIndex = stream
+        self.sampleRate = sampleRate
+        self.alignTo = alignTo
+        let st = input.stream(stream)
+        timeBase = st.pointee.time_base.seconds
+        let c = try input.openDecoder(stream)
+        codec = c
+        codecName = String(cString: avcodec_get_name(c.pointee.codec_id))
+        sourceSampleRate = Int(c.pointee.sample_rate)
+        sourceChannels = Int(c.pointee.ch_layout.nb_channels)
+        packet = av_packet_alloc()
+        frame = av_frame_alloc()
+        guard sourceSampleRate > 0, sourceChannels > 0 else {
+            throw MediaError(.decodeFailed, path, "the audio stream declares no sample rate or channels")
+        }
+    }
+
+    deinit {
+        av_frame_free(&frame)
+        av_packet_free(&packet)
+        avcodec_free_context(&codec)
+        swr_free(&swr)
+    }
+
+    /// Up to `maxSamples` further aligned samples; an empty array at the end of the stream.
+    public func read(maxSamples: Int = 1 << 16) throws -> [Float] {
+        while buffer.count < maxSamples && !finished {
+            try decodeMore()
+        }
+        let n = min(maxSamples, buffer.count)
+        let out = Array(buffer.prefix(n))
+        buffer.removeFirst(n)
+        return out
+    }
+
+    /// Everything that is left.
+    public func readAll() throws -> [Float] {
+        var all: [Float] = []
+        while true {
+            let chunk = try read(maxSamples: 1 << 20)
+            if chunk.isEmpty { return all }
+            all += chunk
+        }
+    }
+
+    private func decodeMore() throws {
+        guard let codec, let frame, let packet else { finished = true; return }
+        let r = avcodec_receive_frame(codec, frame)
+        if r == 0 {
+            defer { av_frame_unref(frame) }
+            try resample(frame)
+            return
+        }
+        if r == CFF_AVERROR_EOF {
+            flushResampler()
+            finished = true
+            return
+        }
+        if r != CFF_AVERROR_EAGAIN { corruptPackets += 1; return }
+        if draining { flushResampler(); finished = true; return }
+        let rr = av_read_frame(input.ctx, packet)
+        if rr < 0 {
+            draining = true
+            avcodec_send_packet(codec, nil)
+            return
+        }
+        defer { av_packet_unref(packet) }
+        guard packet.pointee.stream_index == streamIndex else { return }
+        let s = avcodec_send_packet(codec, packet)
+        if s < 0 && s != CFF_AVERROR_EAGAIN && s != CFF_AVERROR_EOF { corruptPackets += 1 }
+    }
+
+    private func setUpResampler(_ f: UnsafeMutablePointer<AVFrame>) throws {
+        var inLayout = AVChannelLayout()
+        if f.pointee.ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || f.pointee.ch_layout.nb_channels == 0 {
+            av_channel_layout_default(&inLayout, max(1, f.pointee.ch_layout.nb_channels))
+        } else {
+            av_channel_layout_copy(&inLayout, &f.pointee.ch_layout)
+        }
+        defer { av_channel_layout_uninit(&inLayout) }
+        var outLayout = cff_layout_mono()
+        let r = swr_alloc_set_opts2(&swr, &outLayout, AV_SAMPLE_FMT_FLT, Int32(sampleRate),
+                                    &inLayout, AVSampleFormat(rawValue: f.pointee.format), f.pointee.sample_rate, 0, nil)
+        guard r >= 0, swr_init(swr) >= 0 else {
+            throw MediaError(.decodeFailed, path, "cannot convert the audio to mono \(sampleRate) Hz")
+        }
+    }
+
+    private func resolveAlignment(firstFrameTime: Double) {
+        alignmentResolved = true
+        guard let alignTo else { return }
+        let offset = firstFrameTime - alignTo
+        let n = Int((offset * Double(sampleRate)).rounded())
+        if n > 0 { pendingSilence = n } else { samplesToDrop = -n }
+    }
+
+    private func resample(_ f: UnsafeMutablePointer<AVFrame>) throws {
+        if swr == nil { try setUpResampler(f) }
+        if !alignmentResolved {
+            var ts = f.pointee.best_effort_timestamp
+            if ts == CFF_AV_NOPTS_VALUE { ts = f.pointee.pts }
+            resolveAlignment(firstFrameTime: ts == CFF_AV_NOPTS_VALUE ? (alignTo ?? 0) : Double(ts) * timeBase)
+        }
+        let capacity = Int(swr_get_out_samples(swr, f.pointee.nb_samples)) + 32
+        var out = [Float](repeating: 0, count: max(capacity, 1))
+        let produced: Int32 = out.withUnsafeMutableBufferPointer { buf in
+            var dst: UnsafeMutablePointer<UInt8>? = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self)
+            return withUnsafeMutablePointer(to: &dst) { dstPtr in
+                swr_convert(swr, dstPtr, Int32(capacity), f.pointee.extended_data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { $0 }, f.pointee.nb_samples)
+            }
+        }
+        if produced > 0 { append(out[0..<Int(produced)]) }
+    }
+
+    private func flushResampler() {
+        guard let swr, !flushedResampler else { return }
+        flushedResampler = true
+        var out = [Float](repeating: 0, count: 4096)
+        let produced: Int32 = out.withUnsafeMutableBufferPointer { buf in
+            var dst: UnsafeMutablePointer<UInt8>? = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self)
+            return withUnsafeMutablePointer(to: &dst) { swr_convert(swr, $0, 4096, nil, 0) }
+        }
+        if produced > 0 { append(out[0..<Int(produced)]) }
+    }
+
+    private func append(_ samples: ArraySlice<Float>) {
+        if pendingSilence > 0 {
+            buffer += [Float](repeating: 0, count: pendingSilence)
+            pendingSilence = 0
+        }
+        var s = samples
+        if samplesToDrop > 0 {
+            let d = min(samplesToDrop, s.count)
+            s = s.dropFirst(d)
+            samplesToDrop -= d
+        }
+        buffer += s
+    }
+}
+
+/// The whole first audio stream of a file, mono at `sampleRate`, aligned as `AudioDecoder` does;
+/// nil when the file has no audio stream.
+public func decodeAudio(path: String, sampleRate: Int = 44100, alignTo: Double? = nil) throws -> AudioTrack? {
+    guard let d = try AudioDecoder.open(path: path, sampleRate: sampleRate, alignTo: alignTo) else { return nil }
+    return AudioTrack(samples: try d.readAll(), sampleRate: sampleRate)
+}
