@@ -91,6 +91,49 @@ public struct FaceDetector: Sendable {
         }
     }
 
+    /// Detects faces in a resampled view of `image`: view pixel (u, v) shows the source point `viewToSource(u, v)`
+    /// (bilinear). The view can be rotated (to follow a tilted head) and scaled so the expected face spans a few
+    /// cascade windows. Boxes come back in source pixels, axis-aligned, centred on the view detection's centre,
+    /// with the view box's size scaled to source pixels. `minFace`/`maxFace` are in view pixels.
+    public func detect(_ image: GrayImage, view viewToSource: SimilarityTransform, width: Int, height: Int,
+                       minFace: Double = 0, maxFace: Double = .infinity) -> [FaceBox] {
+        guard width >= 8, height >= 8, image.width >= 2, image.height >= 2 else { return [] }
+        var px = [Float](repeating: 0, count: width * height)
+        let t = viewToSource
+        image.pixels.withUnsafeBufferPointer { src in
+            px.withUnsafeMutableBufferPointer { dst in
+                for v in 0..<height {
+                    for u in 0..<width {
+                        let sx = t.a * Double(u) - t.b * Double(v) + t.tx
+                        let sy = t.b * Double(u) + t.a * Double(v) + t.ty
+                        if sx < 0 || sy < 0 || sx > Double(image.width - 1) || sy > Double(image.height - 1) { continue }
+                        let x0 = min(Int(sx), image.width - 2), y0 = min(Int(sy), image.height - 2)
+                        let fx = Float(sx - Double(x0)), fy = Float(sy - Double(y0))
+                        let p = y0 &* image.width &+ x0
+                        let top = src[p] + (src[p &+ 1] - src[p]) * fx
+                        let bottom = src[p &+ image.width] + (src[p &+ image.width &+ 1] - src[p &+ image.width]) * fx
+                        dst[v &* width &+ u] = top + (bottom - top) * fy
+                    }
+                }
+            }
+        }
+        let view = GrayImage(width: width, height: height, pixels: px)
+        var found = detectMultiScale(frontal, view, minFace: minFace)
+        if found.isEmpty, let profile {
+            found = detectMultiScale(profile, view, minFace: minFace)
+            let mirrored = view.mirrored()
+            found += detectMultiScale(profile, mirrored, minFace: minFace).map {
+                FaceBox(x: Double(width) - $0.x - $0.width, y: $0.y, width: $0.width, height: $0.height, score: $0.score)
+            }
+        }
+        let scale = t.scale
+        return BoxGrouping.suppress(found.filter { $0.width <= maxFace }, threshold: 0.3).map { b in
+            let c = t.apply(b.centerX, b.centerY)
+            let w = b.width * scale, h = b.height * scale
+            return FaceBox(x: c.x - w / 2, y: c.y - h / 2, width: w, height: h, score: b.score)
+        }
+    }
+
     /// OpenCV's detectMultiScale on one cascade: the image is resized by 1/factor for factor = 1, s, s², …
     /// while the window still fits; windows step 2 pixels (1 pixel once factor > 2); hits are grouped.
     func detectMultiScale(_ cascade: CascadeClassifier, _ image: GrayImage, minFace: Double) -> [FaceBox] {

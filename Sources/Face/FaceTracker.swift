@@ -1,6 +1,7 @@
 // Following faces through a video: periodic full-frame detection, cheap re-detection around each track in
 // between, landmarks, the choice of the subject, temporally smoothed alignment and the 112×112 crop.
 import Foundation
+import Media
 
 /// Which face of the video the crops follow.
 public enum SubjectSelection: Sendable, Equatable, CustomStringConvertible {
@@ -51,9 +52,8 @@ public struct FaceTrackerConfig: Sendable {
 
 /// What the tracker knows about the subject in one frame.
 public struct FaceResult: Sendable {
-    /// 112×112 packed RGB crop (black when no face).
-    public var crop: [UInt8]
-    public var cropSize: Int
+    /// 112×112 RGB crop (black when no face).
+    public var crop: RGBImage
     public var found: Bool
     /// Face box in source-frame pixels (the landmark model's box), zero when not found.
     public var box: FaceBox
@@ -88,6 +88,7 @@ public final class FaceTracker {
     var frameCount = 0
     var filter = OneEuroPoints()
     var lastTime: Double?
+    var history: [Int: (first: Int, last: Int, hits: Int, widthSum: Double)] = [:]
 
     public init(config: FaceTrackerConfig = FaceTrackerConfig(), detector: FaceDetector, predictor: ShapePredictor) {
         self.config = config
@@ -105,14 +106,24 @@ public final class FaceTracker {
         self.init(config: config, detector: d, predictor: p)
     }
 
+    /// Every track seen so far: frames of first and last detection (0-based), detections, mean detector box width.
+    public var seenTracks: [(id: Int, first: Int, last: Int, hits: Int, meanWidth: Double)] {
+        history.sorted { $0.key < $1.key }.map { ($0.key, $0.value.first, $0.value.last, $0.value.hits, $0.value.widthSum / Double(max(1, $0.value.hits))) }
+    }
+
     /// Tracks currently alive: (id, box, frames seen).
     public var activeTracks: [(id: Int, box: FaceBox, hits: Int)] { tracks.map { ($0.id, $0.box, $0.hits) } }
+
+    /// Processes the next decoded frame.
+    public func process(_ frame: VideoFrame) -> FaceResult {
+        process(rgb: frame.image.pixels, width: frame.image.width, height: frame.image.height, time: frame.time)
+    }
 
     /// Processes one frame of packed RGB (row-major, no padding). `time` in seconds (for smoothing).
     public func process(rgb: [UInt8], width: Int, height: Int, time: Double) -> FaceResult {
         defer { frameCount += 1 }
         let size = config.template.size
-        let none = FaceResult(crop: [UInt8](repeating: 0, count: size * size * 3), cropSize: size, found: false,
+        let none = FaceResult(crop: RGBImage(black: size, size), found: false,
                               box: FaceBox(x: 0, y: 0, width: 0, height: 0), score: 0, landmarks: [], trackID: 0, detected: false)
         guard width >= 1, height >= 1, rgb.count == width * height * 3 else { return none }
         let gray = GrayImage(rgb: rgb, width: width, height: height)
@@ -127,7 +138,7 @@ public final class FaceTracker {
         } else {
             // Local re-detection around each track at its own scale.
             for k in tracks.indices {
-                if let b = localDetect(gray, around: tracks[k].box) {
+                if let b = localDetect(gray, track: tracks[k]) {
                     tracks[k].box = b
                     tracks[k].lastScore = b.score
                     tracks[k].hits += 1
@@ -137,6 +148,11 @@ public final class FaceTracker {
             }
         }
         for k in tracks.indices where !detectedIDs.contains(tracks[k].id) { tracks[k].missed += 1 }
+        for t in tracks where detectedIDs.contains(t.id) {
+            var h = history[t.id] ?? (frameCount, frameCount, 0, 0)
+            h.last = frameCount; h.hits += 1; h.widthSum += t.box.width
+            history[t.id] = h
+        }
         tracks.removeAll { $0.missed > config.maxMissedFrames }
         chooseSubject()
 
@@ -165,7 +181,7 @@ public final class FaceTracker {
         let crop = AffineWarp.warpRGB(rgb, width: width, height: height, toSource: toTemplate.inverse, size: size)
         let lmBox = refined.box
         let box = FaceBox(x: lmBox.x, y: lmBox.y, width: lmBox.width, height: lmBox.height, score: tracks[k].lastScore)
-        return FaceResult(crop: crop, cropSize: size, found: true, box: box, score: tracks[k].lastScore,
+        return FaceResult(crop: RGBImage(width: size, height: size, pixels: crop), found: true, box: box, score: tracks[k].lastScore,
                           landmarks: refined.landmarks, trackID: sid, detected: wasDetected)
     }
 
@@ -198,18 +214,24 @@ public final class FaceTracker {
         }
     }
 
-    /// The best detection near `box` (searched in a region 1.6× its size, at roughly its scale), if any.
-    func localDetect(_ gray: GrayImage, around box: FaceBox) -> FaceBox? {
-        let margin = 0.3
-        let region = FaceBox(x: box.x - box.width * margin, y: box.y - box.height * margin,
-                             width: box.width * (1 + 2 * margin), height: box.height * (1 + 2 * margin))
-        var local = detector
-        // Map the face to ~1.5 cascade windows so only a few pyramid levels are searched.
+    /// The best detection near a track: a view 1.6× the face, scaled so the face spans ~1.5 cascade windows and
+    /// rotated to level the eyes of the track's last landmarks (so a tilted head is still a frontal face).
+    func localDetect(_ gray: GrayImage, track: Track) -> FaceBox? {
+        let box = track.box
+        var angle = 0.0
+        if track.landmarks.count == 68 {
+            let p = fivePoints(fromIBUG68: track.landmarks)
+            angle = atan2(p[1].y - p[0].y, p[1].x - p[0].x)
+        }
         let window = Double(max(detector.frontal.windowWidth, detector.frontal.windowHeight))
-        local.config.maxDetectionSide = max(24, Int((region.width / box.width) * window * 1.5))
-        local.config.minFaceSize = box.width * 0.6
-        let found = local.detect(gray, region: region)
-        return found.filter { $0.width <= box.width * 1.6 }.max { $0.iou(box) < $1.iou(box) }.flatMap { $0.iou(box) > 0.2 ? $0 : nil }
+        let side = Int((1.6 * window * 1.5).rounded())                  // view pixels
+        let k = box.width / (1.5 * window)                             // source pixels per view pixel
+        // view (u, v) → source: centre of the view on the box centre, rotated by the head's roll.
+        let a = k * cos(angle), b = k * sin(angle)
+        let half = Double(side) / 2
+        let t = SimilarityTransform(a: a, b: b, tx: box.centerX - (a * half - b * half), ty: box.centerY - (b * half + a * half))
+        let found = detector.detect(gray, view: t, width: side, height: side, minFace: 0.6 * 1.5 * window, maxFace: 1.6 * 1.5 * window)
+        return found.max { $0.iou(box) < $1.iou(box) }.flatMap { $0.iou(box) > 0.2 ? $0 : nil }
     }
 
     func chooseSubject() {

@@ -15,6 +15,7 @@ struct EmoPipe: ParsableCommand {
         version: version,
         subcommands: [
             Probe.self,
+            Faces.self,
             TensorCommand.self,
         ]
     )
