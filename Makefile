@@ -3,11 +3,11 @@ SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # C libraries and tools the project needs, all from Debian's packages.
 DEBS       := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-              libfftw3-dev libopenblas-dev ffmpeg
+              libfftw3-dev libopenblas-dev ffmpeg opencv-data libdlib-data
 PKGCONFIG  := libavformat libavcodec libavutil libswscale libswresample fftw3f openblas
 BIN        := .build/release/emopipe
 
-.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean
+.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean face-eval
 
 all: deps build
 
@@ -40,6 +40,10 @@ bench: build
 # Regenerate the committed fixture clips and their expectations (needs ffmpeg/ffprobe).
 fixtures:
 	python3 Fixtures/make_fixtures.py
+
+# Face-detection evaluation pictures (Debian packages' sample photos + degraded variants) for Tests/FaceTests.
+face-eval:
+	sh tools/face-eval-data.sh .build/face-eval
 
 clean:
 	rm -rf .build
