@@ -30,6 +30,11 @@ public struct FaceDetectorConfig: Sendable {
     public var minWindowStdDev: Double = 10
     /// Also run the profile cascade on the frame and its mirror image when the frontal cascade finds nothing.
     public var useProfile: Bool = true
+    /// In-plane head rolls (degrees) tried with the frontal cascade on a rotated view of the whole frame when
+    /// neither the frontal nor the profile cascade finds anything (the cascades cover about ±15° of roll).
+    public var rollAngles: [Double] = [-30, 30]
+    /// Extra neighbours the rotated views need on top of `minNeighbors`.
+    public var rollExtraNeighbors: Int = 2
     public init() {}
 }
 
@@ -75,20 +80,40 @@ public struct FaceDetector: Sendable {
         let sx = Double(work.width) / Double(small.width), sy = Double(work.height) / Double(small.height)
         let minFace = config.minFaceSize / max(sx, sy)
 
-        var all: [FaceBox] = detectMultiScale(frontal, small, minFace: minFace)
-        // The profile cascade (and its mirror for the other side) only when no frontal face is found: it is the
-        // costlier pass and frontal boxes align better.
-        if let profile, all.isEmpty {
-            all += detectMultiScale(profile, small, minFace: minFace)
-            let mirrored = small.mirrored()
-            all += detectMultiScale(profile, mirrored, minFace: minFace).map {
+        func toSource(_ boxes: [FaceBox]) -> [FaceBox] {
+            boxes.map { FaceBox(x: $0.x * sx + Double(offsetX), y: $0.y * sy + Double(offsetY), width: $0.width * sx, height: $0.height * sy, score: $0.score) }
+        }
+        // 1. The frontal cascade.
+        var boxes = toSource(BoxGrouping.suppress(detectMultiScale(frontal, small, minFace: minFace), threshold: 0.3))
+        // 2. Tilted heads: the frontal cascade on rotated views of the frame (whole frames only), with a stricter
+        //    neighbour count since every extra pass adds chances of a false positive.
+        if boxes.isEmpty && region == nil && !config.rollAngles.isEmpty {
+            var strict = config
+            strict.rollAngles = []
+            strict.minNeighbors = config.minNeighbors + config.rollExtraNeighbors
+            let onlyFrontal = FaceDetector(frontal: frontal, profile: nil, config: strict)
+            let k = max(sx, sy)
+            let w = small.width, h = small.height
+            var rotated: [FaceBox] = []
+            for degrees in config.rollAngles {
+                let t = degrees * Double.pi / 180
+                let a = k * cos(t), b = k * sin(t)
+                let cx = Double(w) / 2, cy = Double(h) / 2   // view centre ↦ frame centre
+                let view = SimilarityTransform(a: a, b: b, tx: Double(image.width) / 2 - (a * cx - b * cy),
+                                               ty: Double(image.height) / 2 - (b * cx + a * cy))
+                rotated += onlyFrontal.detect(image, view: view, width: w, height: h, minFace: minFace)
+            }
+            boxes = BoxGrouping.suppress(rotated, threshold: 0.3)
+        }
+        // 3. Turned heads: the profile cascade (it finds faces looking one way) on the frame and its mirror image.
+        if boxes.isEmpty, let profile {
+            var found = detectMultiScale(profile, small, minFace: minFace)
+            found += detectMultiScale(profile, small.mirrored(), minFace: minFace).map {
                 FaceBox(x: Double(small.width) - $0.x - $0.width, y: $0.y, width: $0.width, height: $0.height, score: $0.score)
             }
+            boxes = toSource(BoxGrouping.suppress(found, threshold: 0.3))
         }
-        let merged = BoxGrouping.suppress(all, threshold: 0.3)
-        return merged.map {
-            FaceBox(x: $0.x * sx + Double(offsetX), y: $0.y * sy + Double(offsetY), width: $0.width * sx, height: $0.height * sy, score: $0.score)
-        }
+        return boxes
     }
 
     /// Detects faces in a resampled view of `image`: view pixel (u, v) shows the source point `viewToSource(u, v)`

@@ -117,22 +117,29 @@ func evaluateFaces(detector: FaceDetector, predictor: ShapePredictor, directory:
         let refs = try FaceEvalData.references()
         let predictor = try ShapePredictor(contentsOfFile: FaceModelPaths.landmarks)
         let profile = try CascadeClassifier(contentsOfFile: FaceModelPaths.profile)
-        let candidates: [(String, String, Bool)] = [
-            ("haar alt2", FaceModelPaths.frontal, false),
-            ("haar alt2 + profile", FaceModelPaths.frontal, true),
-            ("haar alt", FaceModelPaths.cascadeDirectory + "/haarcascades/haarcascade_frontalface_alt.xml", false),
-            ("haar default", FaceModelPaths.frontalDefault, false),
-            ("haar default + profile", FaceModelPaths.frontalDefault, true),
-            ("lbp improved", FaceModelPaths.frontalLBP, false),
-            ("lbp improved + profile", FaceModelPaths.frontalLBP, true),
+        let alt = FaceModelPaths.cascadeDirectory + "/haarcascades/haarcascade_frontalface_alt.xml"
+        let candidates: [(String, String, Bool, Bool)] = [
+            ("haar alt2", FaceModelPaths.frontal, false, false),
+            ("haar alt2", FaceModelPaths.frontal, true, false),
+            ("haar alt2", FaceModelPaths.frontal, false, true),
+            ("haar alt2 (default)", FaceModelPaths.frontal, true, true),
+            ("haar alt", alt, false, false),
+            ("haar alt", alt, true, true),
+            ("haar default", FaceModelPaths.frontalDefault, false, false),
+            ("haar default", FaceModelPaths.frontalDefault, true, true),
+            ("lbp improved", FaceModelPaths.frontalLBP, false, false),
+            ("lbp improved", FaceModelPaths.frontalLBP, true, true),
         ]
-        print("| frontal cascade | profile fallback | detected | mean IoU (landmark box) | mean IoU (detector box) | extra boxes on faces | false positives (15 face-free) | time/image |")
-        print("|---|---|---|---|---|---|---|---|")
-        for (name, path, useProfile) in candidates {
-            let det = FaceDetector(frontal: try CascadeClassifier(contentsOfFile: path), profile: useProfile ? profile : nil)
+        print("| frontal cascade | profile fallback | ±30° roll views | detected | mean IoU (landmark box) | mean IoU (detector box) | extra boxes on faces | false positives (15 face-free) | time/image |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for (name, path, useProfile, roll) in candidates {
+            var config = FaceDetectorConfig()
+            config.useProfile = useProfile
+            config.rollAngles = roll ? [-30, 30] : []
+            let det = FaceDetector(frontal: try CascadeClassifier(contentsOfFile: path), profile: useProfile ? profile : nil, config: config)
             let o = try evaluateFaces(detector: det, predictor: predictor, directory: dir, references: refs)
             let n = Double(max(1, o.hits))
-            print("| \(name) | \(useProfile ? "yes" : "no") | \(o.hits)/\(o.faces) | \(String(format: "%.3f", o.iouSum / n)) | \(String(format: "%.3f", o.detectorIoUSum / n)) | \(o.extraOnFaces) | \(o.falseOnEmpty) | \(String(format: "%.0f ms", 1000 * o.seconds / Double(o.faces + o.emptyImages))) |")
+            print("| \(name) | \(useProfile ? "yes" : "no") | \(roll ? "yes" : "no") | \(o.hits)/\(o.faces) | \(String(format: "%.3f", o.iouSum / n)) | \(String(format: "%.3f", o.detectorIoUSum / n)) | \(o.extraOnFaces) | \(o.falseOnEmpty) | \(String(format: "%.0f ms", 1000 * o.seconds / Double(o.faces + o.emptyImages))) |")
             print("  misses: \(o.misses.joined(separator: " "))")
         }
     }
