@@ -23,7 +23,7 @@ public struct FaceDetectorConfig: Sendable {
     /// Raw windows a grouped detection needs, exclusive (OpenCV's minNeighbors).
     public var minNeighbors: Int = 3
     /// Frames are first box-downscaled so that their longer side is at most this (detection speed).
-    public var maxDetectionSide: Int = 640
+    public var maxDetectionSide: Int = 480
     /// Smallest face searched, in source-frame pixels (0: the cascade window at detection resolution).
     public var minFaceSize: Double = 0
     /// Haar windows with a gray-level standard deviation at most this are skipped (OpenCV: 10).
@@ -59,6 +59,17 @@ public struct FaceDetector: Sendable {
 
     /// Faces in `image`, boxes in `image` pixels, best first. `region` restricts the search (source pixels).
     public func detect(_ image: GrayImage, region: FaceBox? = nil) -> [FaceBox] {
+        detect(image, region: region, fallbackPass: nil)
+    }
+
+    /// Number of fallback passes (roll views, then profile and mirrored profile) after the frontal pass.
+    public func fallbackPassCount(region: FaceBox? = nil) -> Int {
+        (region == nil ? config.rollAngles.count : 0) + (profile != nil ? 2 : 0)
+    }
+
+    /// Faces in `image`: the frontal cascade, then, while nothing is found, the fallback passes — all of them, or
+    /// only pass number `fallbackPass` (modulo their count), so a video tracker can spread their cost over frames.
+    public func detect(_ image: GrayImage, region: FaceBox? = nil, fallbackPass: Int?) -> [FaceBox] {
         if image.width < 2 || image.height < 2 { return [] }
         // Crop to the region of interest, if any.
         var work = image
@@ -85,33 +96,38 @@ public struct FaceDetector: Sendable {
         }
         // 1. The frontal cascade.
         var boxes = toSource(BoxGrouping.suppress(detectMultiScale(frontal, small, minFace: minFace), threshold: 0.3))
-        // 2. Tilted heads: the frontal cascade on rotated views of the frame (whole frames only), with a stricter
-        //    neighbour count since every extra pass adds chances of a false positive.
-        if boxes.isEmpty && region == nil && !config.rollAngles.isEmpty {
-            var strict = config
-            strict.rollAngles = []
-            strict.minNeighbors = config.minNeighbors + config.rollExtraNeighbors
-            let onlyFrontal = FaceDetector(frontal: frontal, profile: nil, config: strict)
-            let k = max(sx, sy)
-            let w = small.width, h = small.height
-            var rotated: [FaceBox] = []
-            for degrees in config.rollAngles {
-                let t = degrees * Double.pi / 180
+        // 2.–3. Fallback passes, only while nothing is found: tilted heads (the frontal cascade on rotated views of
+        //    the whole frame, with a stricter neighbour count since every extra pass adds chances of a false
+        //    positive), then turned heads (the profile cascade, which finds faces looking one way, on the frame and
+        //    its mirror image). `fallbackPass` runs just one of them (a video tracker cycles through them).
+        let passes = fallbackPassCount(region: region)
+        let selected: [Int] = fallbackPass.map { passes > 0 ? [$0 % passes] : [] } ?? Array(0..<passes)
+        let rolls = region == nil ? config.rollAngles : []
+        var rotated: [FaceBox] = []
+        for pass in selected where boxes.isEmpty {
+            if pass < rolls.count {
+                var strict = config
+                strict.rollAngles = []
+                strict.minNeighbors = config.minNeighbors + config.rollExtraNeighbors
+                let onlyFrontal = FaceDetector(frontal: frontal, profile: nil, config: strict)
+                let k = max(sx, sy)
+                let w = small.width, h = small.height
+                let t = rolls[pass] * Double.pi / 180
                 let a = k * cos(t), b = k * sin(t)
                 let cx = Double(w) / 2, cy = Double(h) / 2   // view centre ↦ frame centre
                 let view = SimilarityTransform(a: a, b: b, tx: Double(image.width) / 2 - (a * cx - b * cy),
                                                ty: Double(image.height) / 2 - (b * cx + a * cy))
                 rotated += onlyFrontal.detect(image, view: view, width: w, height: h, minFace: minFace)
+                // All roll views are pooled before deciding (a face seen at both angles is one face).
+                if pass == rolls.count - 1 || fallbackPass != nil { boxes = BoxGrouping.suppress(rotated, threshold: 0.3) }
+            } else if let profile {
+                let mirrored = pass - rolls.count == 1
+                let view = mirrored ? small.mirrored() : small
+                let found = detectMultiScale(profile, view, minFace: minFace).map {
+                    mirrored ? FaceBox(x: Double(small.width) - $0.x - $0.width, y: $0.y, width: $0.width, height: $0.height, score: $0.score) : $0
+                }
+                boxes = toSource(BoxGrouping.suppress(found, threshold: 0.3))
             }
-            boxes = BoxGrouping.suppress(rotated, threshold: 0.3)
-        }
-        // 3. Turned heads: the profile cascade (it finds faces looking one way) on the frame and its mirror image.
-        if boxes.isEmpty, let profile {
-            var found = detectMultiScale(profile, small, minFace: minFace)
-            found += detectMultiScale(profile, small.mirrored(), minFace: minFace).map {
-                FaceBox(x: Double(small.width) - $0.x - $0.width, y: $0.y, width: $0.width, height: $0.height, score: $0.score)
-            }
-            boxes = toSource(BoxGrouping.suppress(found, threshold: 0.3))
         }
         return boxes
     }

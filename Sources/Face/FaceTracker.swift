@@ -86,6 +86,7 @@ public final class FaceTracker {
     var nextID = 1
     var subjectID: Int?
     var frameCount = 0
+    var fallbackCycle = 0
     var filter = OneEuroPoints()
     var lastTime: Double?
     var history: [Int: (first: Int, last: Int, hits: Int, widthSum: Double)] = [:]
@@ -129,12 +130,23 @@ public final class FaceTracker {
         let gray = GrayImage(rgb: rgb, width: width, height: height)
 
         var detectedIDs = Set<Int>()
-        // Full detection on schedule, and more often (every quarter interval) while there is no subject.
+        // Full detection on schedule: the frontal pass, and when it finds nothing one of the fallback passes
+        // (roll views, profile, mirrored profile) in turn, so a detection frame costs at most two passes.
         let interval = max(1, config.detectionInterval)
-        let fullDetection = frameCount % interval == 0 || (currentSubject == nil && frameCount % max(1, interval / 4) == 0)
-        if fullDetection {
-            let boxes = detector.detect(gray)
+        if frameCount % interval == 0 {
+            let boxes = detector.detect(gray, fallbackPass: fallbackCycle)
+            fallbackCycle += 1
             associate(boxes, detected: &detectedIDs)
+            // Tracks the full-frame pass missed (small, turned or tilted faces) still get a local look.
+            for k in tracks.indices where !detectedIDs.contains(tracks[k].id) && tracks[k].firstFrame != frameCount {
+                if let b = localDetect(gray, track: tracks[k]) {
+                    tracks[k].box = b
+                    tracks[k].lastScore = b.score
+                    tracks[k].hits += 1
+                    tracks[k].missed = 0
+                    detectedIDs.insert(tracks[k].id)
+                }
+            }
         } else {
             // Local re-detection around each track at its own scale.
             for k in tracks.indices {
@@ -239,8 +251,14 @@ public final class FaceTracker {
         case .track(let n):
             subjectID = tracks.contains { $0.id == n } ? n : nil
         case .primary:
-            if currentSubject != nil { return }
-            subjectID = tracks.filter { $0.missed == 0 }.max { weight($0) < weight($1) }?.id
+            // The visible track with the largest size × persistence; the current subject is kept unless another
+            // face outweighs it by half again (no flicker between two similar faces).
+            let best = tracks.filter { $0.missed == 0 }.max { weight($0) < weight($1) }
+            if let current = currentSubject {
+                if let best, best.id != current.id, weight(best) > 1.5 * weight(current) { subjectID = best.id }
+                return
+            }
+            subjectID = best?.id
         case .left, .right:
             if currentSubject != nil && frameCount % max(1, config.detectionInterval) != 0 { return }
             let visible = tracks.filter { $0.missed == 0 }
@@ -249,7 +267,8 @@ public final class FaceTracker {
         }
     }
 
-    func weight(_ t: Track) -> Double { Double(t.hits) * t.box.width }
+    /// Face width × persistence, the persistence saturating after 25 detections (about a second).
+    func weight(_ t: Track) -> Double { Double(min(t.hits, 25)) / 25 * t.box.width }
 }
 
 /// One-Euro filter (Casiez et al. 2012) over a fixed set of 2-D points, in units of `unit` (face size) so the
