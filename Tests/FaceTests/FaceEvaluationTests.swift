@@ -105,9 +105,9 @@ func evaluateFaces(detector: FaceDetector, predictor: ShapePredictor, directory:
         let o = try evaluateFaces(detector: detector, predictor: predictor, directory: dir, references: refs)
         print("face-eval default: detected \(o.hits)/\(o.faces), mean IoU (landmark box) \(String(format: "%.3f", o.iouSum / Double(max(1, o.hits)))), false positives \(o.falseOnEmpty) on \(o.emptyImages) face-free images, misses \(o.misses)")
         #expect(o.faces == 39)
-        #expect(Double(o.hits) >= 0.65 * Double(o.faces))
+        #expect(Double(o.hits) >= 0.6 * Double(o.faces))
         #expect(o.iouSum / Double(max(1, o.hits)) >= 0.6)
-        #expect(o.falseOnEmpty <= 1)
+        #expect(o.falseOnEmpty == 0)
     }
 
     /// The comparison table of docs/face.md (run with EMOPIPE_FACE_COMPARE=1; slow).
@@ -121,8 +121,8 @@ func evaluateFaces(detector: FaceDetector, predictor: ShapePredictor, directory:
         let candidates: [(String, String, Bool, Bool)] = [
             ("haar alt2", FaceModelPaths.frontal, false, false),
             ("haar alt2", FaceModelPaths.frontal, true, false),
-            ("haar alt2", FaceModelPaths.frontal, false, true),
-            ("haar alt2 (default)", FaceModelPaths.frontal, true, true),
+            ("haar alt2 (default)", FaceModelPaths.frontal, false, true),
+            ("haar alt2", FaceModelPaths.frontal, true, true),
             ("haar alt", alt, false, false),
             ("haar alt", alt, true, true),
             ("haar default", FaceModelPaths.frontalDefault, false, false),
@@ -130,11 +130,12 @@ func evaluateFaces(detector: FaceDetector, predictor: ShapePredictor, directory:
             ("lbp improved", FaceModelPaths.frontalLBP, false, false),
             ("lbp improved", FaceModelPaths.frontalLBP, true, true),
         ]
-        print("| frontal cascade | profile fallback | ±30° roll views | detected | mean IoU (landmark box) | mean IoU (detector box) | extra boxes on faces | false positives (15 face-free) | time/image |")
+        print("| frontal cascade | full-frame profile fallback | ±30° roll views | detected | mean IoU (landmark box) | mean IoU (detector box) | extra boxes on faces | false positives (15 face-free) | time/image |")
         print("|---|---|---|---|---|---|---|---|---|")
         for (name, path, useProfile, roll) in candidates {
             var config = FaceDetectorConfig()
             config.useProfile = useProfile
+            config.profileOnFullFrame = useProfile
             config.rollAngles = roll ? [-30, 30] : []
             let det = FaceDetector(frontal: try CascadeClassifier(contentsOfFile: path), profile: useProfile ? profile : nil, config: config)
             let o = try evaluateFaces(detector: det, predictor: predictor, directory: dir, references: refs)
