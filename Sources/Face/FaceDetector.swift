@@ -33,6 +33,8 @@ public struct FaceDetectorConfig: Sendable {
     /// Also run the profile cascade (frame and mirror image) as a full-frame fallback. Off by default: on the
     /// evaluation set it found 3 more faces of 39 but added 9 boxes on background (docs/face.md).
     public var profileOnFullFrame: Bool = false
+    /// Extra neighbours the full-frame profile pass needs on top of `minNeighbors`.
+    public var profileExtraNeighbors: Int = 2
     /// In-plane head rolls (degrees) tried with the frontal cascade on a rotated view of the whole frame when
     /// neither the frontal nor the profile cascade finds anything (the cascades cover about ±15° of roll).
     public var rollAngles: [Double] = [-30, 30]
@@ -126,7 +128,7 @@ public struct FaceDetector: Sendable {
             } else if let profile, config.profileOnFullFrame {
                 let mirrored = pass - rolls.count == 1
                 let view = mirrored ? small.mirrored() : small
-                let found = detectMultiScale(profile, view, minFace: minFace).map {
+                let found = detectMultiScale(profile, view, minFace: minFace, minNeighbors: config.minNeighbors + config.profileExtraNeighbors).map {
                     mirrored ? FaceBox(x: Double(small.width) - $0.x - $0.width, y: $0.y, width: $0.width, height: $0.height, score: $0.score) : $0
                 }
                 boxes = toSource(BoxGrouping.suppress(found, threshold: 0.3))
@@ -180,7 +182,7 @@ public struct FaceDetector: Sendable {
 
     /// OpenCV's detectMultiScale on one cascade: the image is resized by 1/factor for factor = 1, s, s², …
     /// while the window still fits; windows step 2 pixels (1 pixel once factor > 2); hits are grouped.
-    func detectMultiScale(_ cascade: CascadeClassifier, _ image: GrayImage, minFace: Double) -> [FaceBox] {
+    func detectMultiScale(_ cascade: CascadeClassifier, _ image: GrayImage, minFace: Double, minNeighbors: Int? = nil) -> [FaceBox] {
         var raw: [FaceBox] = []
         var factor = 1.0
         let ww = Double(cascade.windowWidth), wh = Double(cascade.windowHeight)
@@ -198,6 +200,6 @@ public struct FaceDetector: Sendable {
             }
             factor *= config.scaleFactor
         }
-        return BoxGrouping.group(raw, minNeighbors: config.minNeighbors)
+        return BoxGrouping.group(raw, minNeighbors: minNeighbors ?? config.minNeighbors)
     }
 }

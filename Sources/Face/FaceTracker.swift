@@ -131,7 +131,7 @@ public final class FaceTracker {
 
         var detectedIDs = Set<Int>()
         // Full detection on schedule: the frontal pass, and when it finds nothing one of the fallback passes
-        // (roll views, profile, mirrored profile) in turn, so a detection frame costs at most two passes.
+        // (roll views; profile and mirrored profile when enabled) in turn, so a detection frame costs at most two passes.
         let interval = max(1, config.detectionInterval)
         if frameCount % interval == 0 {
             let boxes = detector.detect(gray, fallbackPass: fallbackCycle)

@@ -38,6 +38,9 @@ struct Faces: ParsableCommand {
     @Flag(help: "Turn off temporal smoothing of the alignment.")
     var noSmoothing = false
 
+    @Flag(help: "Also search whole frames with the profile cascade (finds more turned heads, and more background; see docs/face.md).")
+    var profileDetection = false
+
     func validate() throws {
         guard SubjectSelection(argument: subject) != nil else {
             throw ValidationError("--subject must be primary, left, right or a track id ≥ 1, not '\(subject)'")
@@ -53,6 +56,7 @@ struct Faces: ParsableCommand {
             config.detectionInterval = detectEvery
             config.smoothing = !noSmoothing
             config.template = .fivePoint112(zoom: zoom)
+            config.detector.profileOnFullFrame = profileDetection
             let tracker = try FaceTracker(config: config)
             let decoder = try VideoDecoder(path: path)
             let info = decoder.info
