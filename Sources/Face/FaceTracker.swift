@@ -45,8 +45,9 @@ public struct FaceTrackerConfig: Sendable {
     public var template = AlignmentTemplate.fivePoint112()
     /// Temporal smoothing of the alignment points (One-Euro filter); false = raw per-frame alignment.
     public var smoothing: Bool = true
-    public var smoothingMinCutoff: Double = 1.5   // Hz
-    public var smoothingBeta: Double = 2.0        // per (inter-ocular distances per second)
+    /// Tuned on a still face under noise vs a moving, tilting face (FaceTests `tuneSmoothing`, docs/face.md).
+    public var smoothingMinCutoff: Double = 1.0   // Hz
+    public var smoothingBeta: Double = 10.0       // per (inter-ocular distances per second)
     public init() {}
 }
 
@@ -61,6 +62,8 @@ public struct FaceResult: Sendable {
     public var score: Double
     /// 68 iBUG landmarks in source-frame pixels (empty when not found).
     public var landmarks: [(x: Float, y: Float)]
+    /// Crop pixel → source-frame pixel (identity when not found).
+    public var cropToSource: SimilarityTransform
     /// The subject's track id (0 when none).
     public var trackID: Int
     /// True when this frame's box came from a detection (full or local) rather than from the landmarks alone.
@@ -125,7 +128,7 @@ public final class FaceTracker {
         defer { frameCount += 1 }
         let size = config.template.size
         let none = FaceResult(crop: RGBImage(black: size, size), found: false,
-                              box: FaceBox(x: 0, y: 0, width: 0, height: 0), score: 0, landmarks: [], trackID: 0, detected: false)
+                              box: FaceBox(x: 0, y: 0, width: 0, height: 0), score: 0, landmarks: [], cropToSource: .identity, trackID: 0, detected: false)
         guard width >= 1, height >= 1, rgb.count == width * height * 3 else { return none }
         let gray = GrayImage(rgb: rgb, width: width, height: height)
 
@@ -194,7 +197,7 @@ public final class FaceTracker {
         let lmBox = refined.box
         let box = FaceBox(x: lmBox.x, y: lmBox.y, width: lmBox.width, height: lmBox.height, score: tracks[k].lastScore)
         return FaceResult(crop: RGBImage(width: size, height: size, pixels: crop), found: true, box: box, score: tracks[k].lastScore,
-                          landmarks: refined.landmarks, trackID: sid, detected: wasDetected)
+                          landmarks: refined.landmarks, cropToSource: toTemplate.inverse, trackID: sid, detected: wasDetected)
     }
 
     var currentSubject: Track? { subjectID.flatMap { id in tracks.first { $0.id == id } } }
