@@ -206,7 +206,7 @@ public final class FaceTracker {
     func associate(_ boxes: [FaceBox], detected: inout Set<Int>) {
         var pairs: [(iou: Double, track: Int, box: Int)] = []
         for (ti, t) in tracks.enumerated() {
-            // Compare with the landmark box when there is one: it is what the track's box means between detections.
+            // Tracks keep detector boxes (full-frame or local), so like is compared with like.
             for (bi, b) in boxes.enumerated() {
                 let iou = t.box.iou(b)
                 if iou >= 0.3 { pairs.append((iou, ti, bi)) }
