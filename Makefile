@@ -3,11 +3,11 @@ SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # C libraries and tools the project needs, all from Debian's packages.
 DEBS       := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-              libfftw3-dev libopenblas-dev ffmpeg alsa-utils
+              libfftw3-dev libopenblas-dev ffmpeg alsa-utils opencv-data libdlib-data
 PKGCONFIG  := libavformat libavcodec libavutil libswscale libswresample fftw3f openblas
 BIN        := .build/release/emopipe
 
-.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean
+.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean face-eval
 
 all: deps build
 
@@ -44,6 +44,10 @@ fixtures:
 # Regenerate the pipeline regression goldens (Fixtures/goldens/*.csv) with the synthetic fixture model.
 goldens: build
 	tools/make_goldens.sh
+
+# Face-detection evaluation pictures (Debian packages' sample photos + degraded variants) for Tests/FaceTests.
+face-eval:
+	sh tools/face-eval-data.sh .build/face-eval
 
 clean:
 	rm -rf .build

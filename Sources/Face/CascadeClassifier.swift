@@ -120,7 +120,7 @@ public struct CascadeClassifier: Sendable {
             for tree in weak.children {
                 guard let nodes = tree.child("internalNodes")?.numbers(), let leafValues = tree.child("leafValues")?.numbers(),
                       !nodes.isEmpty, nodes.count % perNode == 0 else {
-                    throw CascadeError("\(source): weak classifier with malformed <internalNodes>/<leafValues>")
+                    throw CascadeError("\(source): weak classifier with malformed <internalNodes>/<leafValues> (\(tree.child("internalNodes")?.numbers().count ?? -1) node numbers, \(perNode) per node)")
                 }
                 let nodeCount = nodes.count / perNode
                 guard leafValues.count == nodeCount + 1 else {

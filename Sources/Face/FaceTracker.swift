@@ -1,6 +1,7 @@
 // Following faces through a video: periodic full-frame detection, cheap re-detection around each track in
 // between, landmarks, the choice of the subject, temporally smoothed alignment and the 112×112 crop.
 import Foundation
+import Media
 
 /// Which face of the video the crops follow.
 public enum SubjectSelection: Sendable, Equatable, CustomStringConvertible {
@@ -44,16 +45,16 @@ public struct FaceTrackerConfig: Sendable {
     public var template = AlignmentTemplate.fivePoint112()
     /// Temporal smoothing of the alignment points (One-Euro filter); false = raw per-frame alignment.
     public var smoothing: Bool = true
-    public var smoothingMinCutoff: Double = 1.5   // Hz
-    public var smoothingBeta: Double = 2.0        // per (inter-ocular distances per second)
+    /// Tuned on a still face under noise vs a moving, tilting face (FaceTests `tuneSmoothing`, docs/face.md).
+    public var smoothingMinCutoff: Double = 1.0   // Hz
+    public var smoothingBeta: Double = 10.0       // per (inter-ocular distances per second)
     public init() {}
 }
 
 /// What the tracker knows about the subject in one frame.
 public struct FaceResult: Sendable {
-    /// 112×112 packed RGB crop (black when no face).
-    public var crop: [UInt8]
-    public var cropSize: Int
+    /// 112×112 RGB crop (black when no face).
+    public var crop: RGBImage
     public var found: Bool
     /// Face box in source-frame pixels (the landmark model's box), zero when not found.
     public var box: FaceBox
@@ -61,6 +62,8 @@ public struct FaceResult: Sendable {
     public var score: Double
     /// 68 iBUG landmarks in source-frame pixels (empty when not found).
     public var landmarks: [(x: Float, y: Float)]
+    /// Crop pixel → source-frame pixel (identity when not found).
+    public var cropToSource: SimilarityTransform
     /// The subject's track id (0 when none).
     public var trackID: Int
     /// True when this frame's box came from a detection (full or local) rather than from the landmarks alone.
@@ -86,8 +89,10 @@ public final class FaceTracker {
     var nextID = 1
     var subjectID: Int?
     var frameCount = 0
+    var fallbackCycle = 0
     var filter = OneEuroPoints()
     var lastTime: Double?
+    var history: [Int: (first: Int, last: Int, hits: Int, widthSum: Double)] = [:]
 
     public init(config: FaceTrackerConfig = FaceTrackerConfig(), detector: FaceDetector, predictor: ShapePredictor) {
         self.config = config
@@ -105,29 +110,50 @@ public final class FaceTracker {
         self.init(config: config, detector: d, predictor: p)
     }
 
+    /// Every track seen so far: frames of first and last detection (0-based), detections, mean detector box width.
+    public var seenTracks: [(id: Int, first: Int, last: Int, hits: Int, meanWidth: Double)] {
+        history.sorted { $0.key < $1.key }.map { ($0.key, $0.value.first, $0.value.last, $0.value.hits, $0.value.widthSum / Double(max(1, $0.value.hits))) }
+    }
+
     /// Tracks currently alive: (id, box, frames seen).
     public var activeTracks: [(id: Int, box: FaceBox, hits: Int)] { tracks.map { ($0.id, $0.box, $0.hits) } }
+
+    /// Processes the next decoded frame.
+    public func process(_ frame: VideoFrame) -> FaceResult {
+        process(rgb: frame.image.pixels, width: frame.image.width, height: frame.image.height, time: frame.time)
+    }
 
     /// Processes one frame of packed RGB (row-major, no padding). `time` in seconds (for smoothing).
     public func process(rgb: [UInt8], width: Int, height: Int, time: Double) -> FaceResult {
         defer { frameCount += 1 }
         let size = config.template.size
-        let none = FaceResult(crop: [UInt8](repeating: 0, count: size * size * 3), cropSize: size, found: false,
-                              box: FaceBox(x: 0, y: 0, width: 0, height: 0), score: 0, landmarks: [], trackID: 0, detected: false)
+        let none = FaceResult(crop: RGBImage(black: size, size), found: false,
+                              box: FaceBox(x: 0, y: 0, width: 0, height: 0), score: 0, landmarks: [], cropToSource: .identity, trackID: 0, detected: false)
         guard width >= 1, height >= 1, rgb.count == width * height * 3 else { return none }
         let gray = GrayImage(rgb: rgb, width: width, height: height)
 
         var detectedIDs = Set<Int>()
-        // Full detection on schedule, and more often (every quarter interval) while there is no subject.
+        // Full detection on schedule: the frontal pass, and when it finds nothing one of the fallback passes
+        // (roll views; profile and mirrored profile when enabled) in turn, so a detection frame costs at most two passes.
         let interval = max(1, config.detectionInterval)
-        let fullDetection = frameCount % interval == 0 || (currentSubject == nil && frameCount % max(1, interval / 4) == 0)
-        if fullDetection {
-            let boxes = detector.detect(gray)
+        if frameCount % interval == 0 {
+            let boxes = detector.detect(gray, fallbackPass: fallbackCycle)
+            fallbackCycle += 1
             associate(boxes, detected: &detectedIDs)
+            // Tracks the full-frame pass missed (small, turned or tilted faces) still get a local look.
+            for k in tracks.indices where !detectedIDs.contains(tracks[k].id) && tracks[k].firstFrame != frameCount {
+                if let b = localDetect(gray, track: tracks[k]) {
+                    tracks[k].box = b
+                    tracks[k].lastScore = b.score
+                    tracks[k].hits += 1
+                    tracks[k].missed = 0
+                    detectedIDs.insert(tracks[k].id)
+                }
+            }
         } else {
             // Local re-detection around each track at its own scale.
             for k in tracks.indices {
-                if let b = localDetect(gray, around: tracks[k].box) {
+                if let b = localDetect(gray, track: tracks[k]) {
                     tracks[k].box = b
                     tracks[k].lastScore = b.score
                     tracks[k].hits += 1
@@ -137,6 +163,11 @@ public final class FaceTracker {
             }
         }
         for k in tracks.indices where !detectedIDs.contains(tracks[k].id) { tracks[k].missed += 1 }
+        for t in tracks where detectedIDs.contains(t.id) {
+            var h = history[t.id] ?? (frameCount, frameCount, 0, 0)
+            h.last = frameCount; h.hits += 1; h.widthSum += t.box.width
+            history[t.id] = h
+        }
         tracks.removeAll { $0.missed > config.maxMissedFrames }
         chooseSubject()
 
@@ -165,8 +196,8 @@ public final class FaceTracker {
         let crop = AffineWarp.warpRGB(rgb, width: width, height: height, toSource: toTemplate.inverse, size: size)
         let lmBox = refined.box
         let box = FaceBox(x: lmBox.x, y: lmBox.y, width: lmBox.width, height: lmBox.height, score: tracks[k].lastScore)
-        return FaceResult(crop: crop, cropSize: size, found: true, box: box, score: tracks[k].lastScore,
-                          landmarks: refined.landmarks, trackID: sid, detected: wasDetected)
+        return FaceResult(crop: RGBImage(width: size, height: size, pixels: crop), found: true, box: box, score: tracks[k].lastScore,
+                          landmarks: refined.landmarks, cropToSource: toTemplate.inverse, trackID: sid, detected: wasDetected)
     }
 
     var currentSubject: Track? { subjectID.flatMap { id in tracks.first { $0.id == id } } }
@@ -175,7 +206,7 @@ public final class FaceTracker {
     func associate(_ boxes: [FaceBox], detected: inout Set<Int>) {
         var pairs: [(iou: Double, track: Int, box: Int)] = []
         for (ti, t) in tracks.enumerated() {
-            // Compare with the landmark box when there is one: it is what the track's box means between detections.
+            // Tracks keep detector boxes (full-frame or local), so like is compared with like.
             for (bi, b) in boxes.enumerated() {
                 let iou = t.box.iou(b)
                 if iou >= 0.3 { pairs.append((iou, ti, bi)) }
@@ -198,18 +229,24 @@ public final class FaceTracker {
         }
     }
 
-    /// The best detection near `box` (searched in a region 1.6× its size, at roughly its scale), if any.
-    func localDetect(_ gray: GrayImage, around box: FaceBox) -> FaceBox? {
-        let margin = 0.3
-        let region = FaceBox(x: box.x - box.width * margin, y: box.y - box.height * margin,
-                             width: box.width * (1 + 2 * margin), height: box.height * (1 + 2 * margin))
-        var local = detector
-        // Map the face to ~1.5 cascade windows so only a few pyramid levels are searched.
+    /// The best detection near a track: a view 1.6× the face, scaled so the face spans ~1.5 cascade windows and
+    /// rotated to level the eyes of the track's last landmarks (so a tilted head is still a frontal face).
+    func localDetect(_ gray: GrayImage, track: Track) -> FaceBox? {
+        let box = track.box
+        var angle = 0.0
+        if track.landmarks.count == 68 {
+            let p = fivePoints(fromIBUG68: track.landmarks)
+            angle = atan2(p[1].y - p[0].y, p[1].x - p[0].x)
+        }
         let window = Double(max(detector.frontal.windowWidth, detector.frontal.windowHeight))
-        local.config.maxDetectionSide = max(24, Int((region.width / box.width) * window * 1.5))
-        local.config.minFaceSize = box.width * 0.6
-        let found = local.detect(gray, region: region)
-        return found.filter { $0.width <= box.width * 1.6 }.max { $0.iou(box) < $1.iou(box) }.flatMap { $0.iou(box) > 0.2 ? $0 : nil }
+        let side = Int((1.6 * window * 1.5).rounded())                  // view pixels
+        let k = box.width / (1.5 * window)                             // source pixels per view pixel
+        // view (u, v) → source: centre of the view on the box centre, rotated by the head's roll.
+        let a = k * cos(angle), b = k * sin(angle)
+        let half = Double(side) / 2
+        let t = SimilarityTransform(a: a, b: b, tx: box.centerX - (a * half - b * half), ty: box.centerY - (b * half + a * half))
+        let found = detector.detect(gray, view: t, width: side, height: side, minFace: 0.6 * 1.5 * window, maxFace: 1.6 * 1.5 * window)
+        return found.max { $0.iou(box) < $1.iou(box) }.flatMap { $0.iou(box) > 0.2 ? $0 : nil }
     }
 
     func chooseSubject() {
@@ -217,8 +254,14 @@ public final class FaceTracker {
         case .track(let n):
             subjectID = tracks.contains { $0.id == n } ? n : nil
         case .primary:
-            if currentSubject != nil { return }
-            subjectID = tracks.filter { $0.missed == 0 }.max { weight($0) < weight($1) }?.id
+            // The visible track with the largest size × persistence; the current subject is kept unless another
+            // face outweighs it by half again (no flicker between two similar faces).
+            let best = tracks.filter { $0.missed == 0 }.max { weight($0) < weight($1) }
+            if let current = currentSubject {
+                if let best, best.id != current.id, weight(best) > 1.5 * weight(current) { subjectID = best.id }
+                return
+            }
+            subjectID = best?.id
         case .left, .right:
             if currentSubject != nil && frameCount % max(1, config.detectionInterval) != 0 { return }
             let visible = tracks.filter { $0.missed == 0 }
@@ -227,7 +270,8 @@ public final class FaceTracker {
         }
     }
 
-    func weight(_ t: Track) -> Double { Double(t.hits) * t.box.width }
+    /// Face width × persistence, the persistence saturating after 25 detections (about a second).
+    func weight(_ t: Track) -> Double { Double(min(t.hits, 25)) / 25 * t.box.width }
 }
 
 /// One-Euro filter (Casiez et al. 2012) over a fixed set of 2-D points, in units of `unit` (face size) so the

@@ -18,7 +18,7 @@ final class XMLElementNode {
 
     /// The whitespace-separated numbers of this element's text.
     func numbers() -> [Double] {
-        text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }).compactMap { Double($0) }
+        text.split(whereSeparator: { $0.isWhitespace }).compactMap { Double($0) }
     }
 }
 
@@ -78,7 +78,7 @@ enum MiniXML {
                 var body = String(decoding: bytes[(i + 1)..<e], as: UTF8.self)
                 let selfClosing = body.hasSuffix("/")
                 if selfClosing { body.removeLast() }
-                let name = String(body.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).first ?? "")
+                let name = String(body.split(whereSeparator: { $0.isWhitespace }).first ?? "")
                 let node = XMLElementNode(name: name)
                 stack.last!.children.append(node)
                 if !selfClosing { stack.append(node) }

@@ -19,6 +19,7 @@ struct EmoPipe: ParsableCommand {
             Batch.self,
             Eval.self,
             Probe.self,
+            Faces.self,
             TensorCommand.self,
             ConvertCommand.self,
             BenchCommand.self,

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Face
+import Foundation
+import Media
+
+/// `emopipe faces`: detect, track and align the subject's face in every frame; CSV on stdout.
+struct Faces: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Find, follow and align one person's face through a video: a CSV row per frame, optional 112×112 crops.",
+        discussion: """
+        CSV on stdout: frame,time,face,x,y,w,h,score — frame 1-based, time in seconds from the first frame,
+        face 1/0, the face box in source-frame pixels (the landmark model's box: eyebrows to chin), score = how
+        many detector windows supported the latest detection of this face (0 when none).
+        The subject is the largest, most persistent face unless --subject says otherwise; stderr names it.
+        Models: OpenCV Haar cascades (Debian opencv-data) and dlib's 68-point landmarks (Debian libdlib-data,
+        iBUG 300-W data: non-commercial use only). See docs/face.md.
+        """
+    )
+
+    @Argument(help: "A video file (or a still image).")
+    var path: String
+
+    @Option(help: "Write the aligned 112×112 crops as DIR/00001.jpg … (1-based; frames without a face get no file, as in Aff-Wild2).")
+    var crops: String?
+
+    @Option(help: "Write a contact sheet PNG of crops sampled across the video.")
+    var sheet: String?
+
+    @Option(help: "Whose face: primary (largest, most persistent), left, right, or a track id N (ids are numbered by first appearance; stderr lists them).")
+    var subject: String = "primary"
+
+    @Option(help: "Full-frame detection every N frames (local re-detection in between).")
+    var detectEvery: Int = 8
+
+    @Option(help: "Crop template zoom (1 = the 112×112 five-point template; < 1 adds margin).")
+    var zoom: Double = 1
+
+    @Flag(help: "Turn off temporal smoothing of the alignment.")
+    var noSmoothing = false
+
+    @Flag(help: "Also search whole frames with the profile cascade (finds more turned heads, and more background; see docs/face.md).")
+    var profileDetection = false
+
+    func validate() throws {
+        guard SubjectSelection(argument: subject) != nil else {
+            throw ValidationError("--subject must be primary, left, right or a track id ≥ 1, not '\(subject)'")
+        }
+        guard detectEvery >= 1 else { throw ValidationError("--detect-every must be ≥ 1") }
+        guard zoom > 0.3, zoom < 3 else { throw ValidationError("--zoom must be between 0.3 and 3") }
+    }
+
+    func run() throws {
+        do {
+            var config = FaceTrackerConfig()
+            config.subject = SubjectSelection(argument: subject)!
+            config.detectionInterval = detectEvery
+            config.smoothing = !noSmoothing
+            config.template = .fivePoint112(zoom: zoom)
+            config.detector.profileOnFullFrame = profileDetection
+            let tracker = try FaceTracker(config: config)
+            let decoder = try VideoDecoder(path: path)
+            let info = decoder.info
+            if let crops { try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true) }
+            printError("faces: \(path): \(info.width)×\(info.height), \(String(format: "%.3f", info.frameRate)) fps; subject: \(config.subject)")
+
+            let out = FileHandle.standardOutput
+            var buffer = "frame,time,face,x,y,w,h,score\n"
+            var sheetBuilder = sheet.map { _ in ContactSheet(expectedFrames: info.declaredFrameCount ?? Int((info.duration ?? 10) * max(1, info.frameRate))) }
+            var frames = 0, found = 0
+            var faceSeconds = 0.0
+            var subjectIDs: [Int: Int] = [:]
+            let progress = ProgressLine(label: "faces", total: info.declaredFrameCount)
+            while let frame = try decoder.next() {
+                let t0 = Date()
+                let r = tracker.process(frame)
+                faceSeconds += Date().timeIntervalSince(t0)
+                frames += 1
+                if r.found {
+                    found += 1
+                    subjectIDs[r.trackID, default: 0] += 1
+                    buffer += "\(frame.index + 1),\(fmt(frame.time, 4)),1,\(fmt(r.box.x, 1)),\(fmt(r.box.y, 1)),\(fmt(r.box.width, 1)),\(fmt(r.box.height, 1)),\(fmt(r.score, 0))\n"
+                    if let crops { try writeJPEG(r.crop, to: crops + "/" + String(format: "%05d.jpg", frame.index + 1), quality: 2) }
+                } else {
+                    buffer += "\(frame.index + 1),\(fmt(frame.time, 4)),0,0,0,0,0,0\n"
+                }
+                sheetBuilder?.offer(index: frame.index, crop: r.crop)
+                if buffer.utf8.count > 1 << 16 { out.write(Data(buffer.utf8)); buffer = "" }
+                progress.update(frames)
+            }
+            progress.finish()
+            out.write(Data(buffer.utf8))
+            if let sheet, let s = sheetBuilder { try writePNG(s.render(), to: sheet) }
+            let tracks = tracker.seenTracks.map { "#\($0.id) (frames \($0.first + 1)–\($0.last + 1), \($0.hits) detections, mean width \(Int($0.meanWidth)) px)" }
+            printError("faces: tracks: \(tracks.isEmpty ? "none" : tracks.joined(separator: "; "))")
+            let subjects = subjectIDs.sorted { $0.key < $1.key }.map { "#\($0.key) in \($0.value) frames" }.joined(separator: ", ")
+            printError("faces: \(found)/\(frames) frames with the subject's face (\(subjects.isEmpty ? "none" : subjects)); face path \(fmt(frames > 0 ? 1000 * faceSeconds / Double(frames) : 0, 1)) ms/frame")
+            if decoder.truncated { printError("faces: warning: \(decoder.truncationDetail ?? "the file is truncated")") }
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            printError("emopipe faces: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func fmt(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
+}
+
+/// Up to 48 crops (8 × 6) spread evenly over the video, tiled into one image; black tiles are frames without a face.
+struct ContactSheet {
+    let columns = 8, rows = 6
+    let stride: Int
+    var tiles: [RGBImage] = []
+
+    init(expectedFrames: Int) {
+        stride = max(1, expectedFrames / 48)
+    }
+
+    mutating func offer(index: Int, crop: RGBImage) {
+        if index % stride == 0 && tiles.count < columns * rows { tiles.append(crop) }
+    }
+
+    func render() -> RGBImage {
+        let tile = tiles.first?.width ?? 112, gap = 2
+        let used = max(1, tiles.count)
+        let cols = min(columns, used), rowsUsed = (used + columns - 1) / columns
+        let w = cols * tile + (cols - 1) * gap, h = rowsUsed * tile + (rowsUsed - 1) * gap
+        var px = [UInt8](repeating: 255, count: w * h * 3)
+        for (k, t) in tiles.enumerated() {
+            let ox = (k % columns) * (tile + gap), oy = (k / columns) * (tile + gap)
+            for y in 0..<t.height {
+                for x in 0..<t.width {
+                    let s = (y * t.width + x) * 3, d = ((oy + y) * w + ox + x) * 3
+                    px[d] = t.pixels[s]; px[d + 1] = t.pixels[s + 1]; px[d + 2] = t.pixels[s + 2]
+                }
+            }
+        }
+        return RGBImage(width: w, height: h, pixels: px)
+    }
+}

@@ -1,0 +1,96 @@
+// End-to-end runs of `emopipe faces` on videos made here with ffmpeg: black and tiny videos (always), and a
+// two-person video from real photographs when the face evaluation set exists (make face-eval).
+import Foundation
+import Testing
+import TestSupport
+
+enum FacesCLI {
+    static var modelsPresent: Bool {
+        FileManager.default.fileExists(atPath: "/usr/share/dlib/shape_predictor_68_face_landmarks.dat")
+            && FileManager.default.fileExists(atPath: "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml")
+    }
+    static var evalDirectory: String? {
+        let dir = ProcessInfo.processInfo.environment["EMOPIPE_FACE_EVAL"]
+            ?? TestPaths.packageRoot.appendingPathComponent(".build/face-eval").path
+        return FileManager.default.fileExists(atPath: dir + "/grace_hopper__orig.ppm") ? dir : nil
+    }
+
+    static func ffmpeg(_ args: [String]) throws {
+        let r = try runCommand("/usr/bin/ffmpeg", ["-nostdin", "-loglevel", "error", "-y"] + args)
+        guard r.status == 0 else { throw CLIError("ffmpeg failed: \(r.stderr)") }
+    }
+
+    /// CSV rows (without the header) as columns.
+    static func rows(_ text: String) -> [[String]] {
+        text.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+@Suite(.serialized) struct FacesCLITests {
+    @Test(.enabled(if: FacesCLI.modelsPresent)) func blackVideoGivesNoFacesAndNoCrops() throws {
+        let dir = TestPaths.temporaryDirectory("faces-black")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let video = dir.appendingPathComponent("black.mp4").path
+        try FacesCLI.ffmpeg(["-f", "lavfi", "-i", "color=c=black:s=160x120:r=10:d=1", "-pix_fmt", "yuv420p", video])
+        let crops = dir.appendingPathComponent("crops").path, sheet = dir.appendingPathComponent("sheet.png").path
+        let r = try runCommand(TestPaths.emopipeBinary.path, ["faces", video, "--crops", crops, "--sheet", sheet])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdoutText.hasPrefix("frame,time,face,x,y,w,h,score\n"))
+        let rows = FacesCLI.rows(r.stdoutText)
+        #expect(rows.count == 10)
+        #expect(rows.map { $0[0] } == (1...10).map(String.init))
+        #expect(rows.allSatisfy { $0.count == 8 && $0[2] == "0" })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: crops).isEmpty)
+        #expect(FileManager.default.fileExists(atPath: sheet))
+    }
+
+    @Test(.enabled(if: FacesCLI.modelsPresent)) func tinyVideoAndBadArguments() throws {
+        let dir = TestPaths.temporaryDirectory("faces-tiny")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let video = dir.appendingPathComponent("tiny.mkv").path
+        try FacesCLI.ffmpeg(["-f", "lavfi", "-i", "testsrc=s=8x6:r=5:d=1", "-c:v", "ffv1", video])
+        let r = try runCommand(TestPaths.emopipeBinary.path, ["faces", video])
+        #expect(r.status == 0 && !r.crashed, "\(r.stderr)")
+        #expect(FacesCLI.rows(r.stdoutText).count == 5)
+        let bad = try runCommand(TestPaths.emopipeBinary.path, ["faces", video, "--subject", "middle"])
+        #expect(bad.status != 0 && bad.stderr.contains("--subject"))
+        let missing = try runCommand(TestPaths.emopipeBinary.path, ["faces", dir.appendingPathComponent("none.mp4").path])
+        #expect(missing.status == 1 && !missing.crashed && missing.stderr.contains("none.mp4"))
+    }
+
+    /// Two real faces side by side (public-domain photos from Debian packages): --subject picks each of them.
+    @Test(.enabled(if: FacesCLI.modelsPresent && FacesCLI.evalDirectory != nil)) func subjectSelectionOnTwoPeople() throws {
+        let eval = FacesCLI.evalDirectory!
+        let dir = TestPaths.temporaryDirectory("faces-two")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let video = dir.appendingPathComponent("two.mp4").path
+        // Astronaut (face ≈ 70 px) drifting right on the left, Grace Hopper (face ≈ 105 px) drifting left on the right.
+        try FacesCLI.ffmpeg(["-f", "lavfi", "-i", "color=c=0x505050:s=960x540:r=25:d=1.2",
+                             "-loop", "1", "-i", eval + "/astronaut__orig.ppm", "-loop", "1", "-i", eval + "/grace_hopper__orig.ppm",
+                             "-filter_complex", "[1:v]scale=400:-1[a];[2:v]scale=300:-1[g];[0:v][a]overlay=x='40+20*t':y=70:shortest=1[t];[t][g]overlay=x='600-20*t':y=90:shortest=1,format=yuv420p",
+                             "-t", "1.2", video])
+        func run(_ subject: String, crops: String? = nil) throws -> [[String]] {
+            let r = try runCommand(TestPaths.emopipeBinary.path, ["faces", video, "--subject", subject] + (crops.map { ["--crops", $0] } ?? []))
+            #expect(r.status == 0, "\(r.stderr)")
+            return FacesCLI.rows(r.stdoutText)
+        }
+        let crops = dir.appendingPathComponent("crops").path
+        let left = try run("left", crops: crops), right = try run("right"), primary = try run("primary")
+        #expect(left.count == 30 && right.count == 30)
+        let leftFound = left.filter { $0[2] == "1" }, rightFound = right.filter { $0[2] == "1" }
+        #expect(leftFound.count >= 27 && rightFound.count >= 27)
+        #expect(leftFound.allSatisfy { Double($0[3])! + Double($0[5])! / 2 < 480 })
+        #expect(rightFound.allSatisfy { Double($0[3])! + Double($0[5])! / 2 > 480 })
+        // Primary = the larger face (Grace Hopper, on the right).
+        #expect(primary.filter { $0[2] == "1" }.allSatisfy { Double($0[3])! > 480 })
+        // One crop per found frame, named like Aff-Wild2 (1-based, 5 digits).
+        let files = try FileManager.default.contentsOfDirectory(atPath: crops).sorted()
+        #expect(files.count == leftFound.count)
+        #expect(files.first == String(format: "%05d.jpg", Int(leftFound[0][0])!))
+    }
+}

@@ -1,0 +1,131 @@
+// The tracker over time: the One-Euro filter, and crop stability on a moving real face (a public-domain photo
+// with simulated camera motion, made with ffmpeg when the evaluation set exists).
+import Foundation
+import Media
+import Testing
+import TestSupport
+@testable import Face
+
+@Suite struct OneEuroTests {
+    @Test func steadyInputStaysAndStepsAreFollowed() {
+        var f = OneEuroPoints()
+        let p: [(x: Double, y: Double)] = [(10, 20), (30, 20)]
+        for _ in 0..<5 {
+            let o = f.filter(p, dt: 0.04, unit: 20, minCutoff: 1.5, beta: 2)
+            #expect(o[0].x == 10 && o[1].y == 20)
+        }
+        // A jump of half a face: the first output lies between, later ones converge.
+        let q: [(x: Double, y: Double)] = [(20, 20), (40, 20)]
+        let first = f.filter(q, dt: 0.04, unit: 20, minCutoff: 1.5, beta: 2)
+        #expect(first[0].x > 10 && first[0].x < 20)
+        var last = first
+        for _ in 0..<40 { last = f.filter(q, dt: 0.04, unit: 20, minCutoff: 1.5, beta: 2) }
+        #expect(abs(last[0].x - 20) < 0.05)
+        // Without the speed term the same jump is followed more slowly.
+        var slow = OneEuroPoints()
+        _ = slow.filter(p, dt: 0.04, unit: 20, minCutoff: 1.5, beta: 0)
+        let s = slow.filter(q, dt: 0.04, unit: 20, minCutoff: 1.5, beta: 0)
+        #expect(s[0].x < first[0].x)
+        f.reset()
+        #expect(f.filter(q, dt: 0.04, unit: 20, minCutoff: 1.5, beta: 2)[0].x == 20)
+    }
+}
+
+@Suite(.serialized) struct CropStabilityTests {
+    static var available: Bool {
+        FaceEvalData.available && FileManager.default.fileExists(atPath: FaceModelPaths.landmarks)
+            && FileManager.default.fileExists(atPath: "/usr/bin/ffmpeg")
+    }
+
+    /// A still face under sensor noise: smoothing cuts the crop's frame-to-frame motion. A moving, tilting, zooming
+    /// face: smoothing adds little lag (consecutive crops differ about as much as without it), and the eyes land
+    /// on the template.
+    @Test(.enabled(if: available)) func smoothingSteadiesCropsWithoutLag() throws {
+        let dir = TestPaths.temporaryDirectory("face-motion")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let moving = dir.appendingPathComponent("moving.mp4").path, still = dir.appendingPathComponent("still.mp4").path
+        try Self.makeClip(moving, moving: true)
+        try Self.makeClip(still, moving: false)
+        let on = FaceTrackerConfig()
+        var off = FaceTrackerConfig()
+        off.smoothing = false
+        let stillOn = try Self.run(still, config: on), stillOff = try Self.run(still, config: off)
+        let movingOn = try Self.run(moving, config: on), movingOff = try Self.run(moving, config: off)
+        print("crop stability: still face under noise: crop motion \(String(format: "%.2f", stillOn.jitter)) px/frame smoothed, \(String(format: "%.2f", stillOff.jitter)) raw; moving face: mean |Δ| of consecutive crops \(String(format: "%.2f", movingOn.meanStep)) smoothed, \(String(format: "%.2f", movingOff.meanStep)) raw (gray levels); found \(movingOn.found)/\(movingOn.frames) moving, \(stillOn.found)/\(stillOn.frames) still; eye-to-template residual \(String(format: "%.2f", movingOff.eyeError)) px")
+        #expect(stillOn.found == 50 && stillOff.found == 50)
+        #expect(stillOn.jitter < 0.5 * stillOff.jitter)
+        #expect(movingOn.found >= 40 && movingOff.found >= 40)
+        #expect(movingOn.meanStep <= 1.3 * movingOff.meanStep)
+        #expect(movingOff.eyeError < 4)
+    }
+
+    static func makeClip(_ path: String, moving: Bool) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        let motion = "[1:v]scale='200+60*sin(2*PI*t/2)':-1:eval=frame,rotate='0.25*sin(2*PI*t/1.25)':c=0x606060:ow='hypot(iw,ih)':oh=ow[f];[0:v][f]overlay=x='100+150*t/2':y='(H-h)/2+20*sin(2*PI*t/1.5)':shortest=1,format=yuv420p"
+        // A still face under strong temporal sensor noise: the landmarks jitter, the face does not move.
+        let still = "[1:v]scale=260:-1[f];[0:v][f]overlay=x=190:y=50:shortest=1,noise=alls=40:allf=t,format=yuv420p"
+        p.arguments = ["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=0x606060:s=640x360:r=25:d=2",
+                       "-loop", "1", "-i", FaceEvalData.directory! + "/astronaut__orig.ppm", "-filter_complex",
+                       moving ? motion : still, "-t", "2", path]
+        try p.run(); p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw NetpbmError("ffmpeg failed making \(path)") }
+    }
+
+    /// Frames found, mean |Δ| between consecutive crops (gray levels), mean eye-to-template distance (px).
+    static func run(_ video: String, config: FaceTrackerConfig) throws -> (found: Int, frames: Int, meanStep: Double, eyeError: Double, jitter: Double) {
+        let tracker = try FaceTracker(config: config)
+        let decoder = try VideoDecoder(path: video)
+        var previous: [UInt8]?
+        var previousTransform: SimilarityTransform?
+        var found = 0, frames = 0, steps = 0
+        var diff = 0.0, eyeError = 0.0, jitter = 0.0
+        let template = config.template.points
+        let probes: [(Double, Double)] = [(0, 0), (111, 0), (0, 111), (111, 111), (56, 56)]
+        while let frame = try decoder.next() {
+            let r = tracker.process(frame)
+            frames += 1
+            guard r.found else { previous = nil; previousTransform = nil; continue }
+            found += 1
+            if let pt = previousTransform {
+                // How far crop points move between frames (crop pixels): the alignment's frame-to-frame motion.
+                let back = pt.inverse
+                var m = 0.0
+                for (x, y) in probes {
+                    let s = r.cropToSource.apply(x, y), c = back.apply(s.x, s.y)
+                    m += hypot(c.x - x, c.y - y)
+                }
+                jitter += m / Double(probes.count)
+            }
+            previousTransform = r.cropToSource
+            if let prev = previous {
+                var d = 0
+                for i in 0..<prev.count { d += abs(Int(prev[i]) - Int(r.crop.pixels[i])) }
+                diff += Double(d) / Double(prev.count)
+                steps += 1
+            }
+            previous = r.crop.pixels
+            // Where this frame's raw eye centres land in the crop, vs the template.
+            let pts = fivePoints(fromIBUG68: r.landmarks)
+            if let t = SimilarityTransform.estimate(from: pts, to: template) {
+                let l = t.apply(pts[0].x, pts[0].y), rr = t.apply(pts[1].x, pts[1].y)
+                eyeError += hypot(l.x - template[0].x, l.y - template[0].y) + hypot(rr.x - template[1].x, rr.y - template[1].y)
+            }
+        }
+        return (found, frames, diff / Double(max(1, steps)), eyeError / Double(max(1, 2 * found)), jitter / Double(max(1, steps)))
+    }
+
+    @Test(.enabled(if: available && ProcessInfo.processInfo.environment["EMOPIPE_FACE_TUNE"] != nil)) func tuneSmoothing() throws {
+        let dir = TestPaths.temporaryDirectory("face-tune")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let moving = dir.appendingPathComponent("moving.mp4").path, still = dir.appendingPathComponent("still.mp4").path
+        try Self.makeClip(moving, moving: true)
+        try Self.makeClip(still, moving: false)
+        for (mc, beta, on) in [(1.0, 10.0, false), (1.5, 2.0, true), (1.0, 10.0, true), (1.0, 30.0, true), (3.0, 10.0, true)] {
+            var c = FaceTrackerConfig()
+            c.smoothing = on; c.smoothingMinCutoff = mc; c.smoothingBeta = beta
+            let m = try Self.run(moving, config: c), s = try Self.run(still, config: c)
+            print("tune smoothing=\(on) minCutoff \(mc) beta \(beta): moving Δ \(String(format: "%.2f", m.meanStep)) found \(m.found); still motion \(String(format: "%.3f", s.jitter)) px/frame found \(s.found)")
+        }
+    }
+}
