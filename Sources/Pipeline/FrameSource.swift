@@ -57,12 +57,12 @@ public final class VideoFaceSource: FrameSource {
         let t0 = DispatchTime.now()
         guard let frame = try decoder.next() else { return nil }
         let t1 = DispatchTime.now()
-        let face = tracker.process(rgb: frame.image.pixels, width: frame.image.width, height: frame.image.height, time: frame.time)
+        let face = tracker.process(frame)
         let t2 = DispatchTime.now()
         timings.add(.decode, t0, t1)
         timings.add(.face, t1, t2)
         lastFace = face
-        return SourceFrame(number: frame.index + 1, time: frame.time, crop: face.found ? face.crop : nil)
+        return SourceFrame(number: frame.index + 1, time: frame.time, crop: face.found ? face.crop.pixels : nil)
     }
 
     public var warnings: [String] {
