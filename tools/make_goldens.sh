@@ -12,6 +12,7 @@ grep -v '^#' Fixtures/goldens/runs.txt | while read -r name head input rest; do
   [ -d "$models/$head" ] || "$bin" models synth "$models/$head" --head "$head"
   # shellcheck disable=SC2086
   args=$(echo $rest | sed "s#media/#Fixtures/media/#g")
-  "$bin" "Fixtures/$input" --model "$models/$head" $args -q -o "Fixtures/goldens/$name.csv" 2>/dev/null
+  # Exit status 3: a truncated input (the rows cover the frames before the truncation).
+  "$bin" "Fixtures/$input" --model "$models/$head" $args -q -o "Fixtures/goldens/$name.csv" 2>/dev/null || [ $? -eq 3 ]
   echo "Fixtures/goldens/$name.csv: $(($(wc -l < "Fixtures/goldens/$name.csv") - 1)) rows"
 done
