@@ -16,7 +16,7 @@ enum FaceEvalData {
     struct Reference { let photo: String; let width: Double; let height: Double; let box: FaceBox }
 
     static func references() throws -> [String: Reference] {
-        let path = TestPaths.packageRoot.appendingPathComponent("Tests/FaceTests/face_reference_boxes.csv").path
+        let path = TestPaths.fixture("face_reference_boxes.csv")
         var out: [String: Reference] = [:]
         for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#") {
             let f = line.split(separator: ",", maxSplits: 7).map(String.init)
