@@ -8,12 +8,15 @@ struct Faces: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find, follow and align one person's face through a video: a CSV row per frame, optional 112×112 crops.",
         discussion: """
-        CSV on stdout: frame,time,face,x,y,w,h,score — frame 1-based, time in seconds from the first frame,
-        face 1/0, the face box in source-frame pixels (the landmark model's box: eyebrows to chin), score = how
+        CSV on stdout: frame,time,face,x,y,w,h,score — frame 1-based, time in seconds from the first frame, \
+        face 1/0, the face box in source-frame pixels (the landmark model's box: eyebrows to chin), score = how \
         many detector windows supported the latest detection of this face (0 when none).
-        The subject is the largest, most persistent face unless --subject says otherwise; stderr names it.
-        Models: OpenCV Haar cascades (Debian opencv-data) and dlib's 68-point landmarks (Debian libdlib-data,
-        iBUG 300-W data: non-commercial use only). See docs/face.md.
+
+        The subject is the largest, most persistent face unless --subject says otherwise; stderr names it and \
+        lists every track at the end.
+
+        Models: OpenCV Haar cascades (Debian opencv-data) and dlib's 68-point landmarks (Debian libdlib-data; \
+        trained on iBUG 300-W, whose licence excludes commercial use). See docs/face.md.
         """
     )
 
