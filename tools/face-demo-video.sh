@@ -14,6 +14,8 @@ ffmpeg -nostdin -loglevel error -y -f lavfi -i "color=c=0x606060:s=1280x720:r=25
   -c:v libx264 -crf 23 -t 4 "$OUT/astronaut_motion.mp4"
 # 2. The same at 1920×1080 (speed measurement).
 ffmpeg -nostdin -loglevel error -y -i "$OUT/astronaut_motion.mp4" -vf scale=1920:1080 -c:v libx264 -crf 23 "$OUT/astronaut_motion_1080p.mp4"
+# 2b. The first second at 3840×2160 (4K speed measurement).
+ffmpeg -nostdin -loglevel error -y -i "$OUT/astronaut_motion.mp4" -vf scale=3840:2160 -t 1 -c:v libx264 -crf 28 "$OUT/astronaut_motion_4k.mp4"
 # 3. Two people side by side (astronaut left, Grace Hopper right), 2 s, 960×540.
 ffmpeg -nostdin -loglevel error -y -f lavfi -i "color=c=0x505050:s=960x540:r=25:d=2" \
   -loop 1 -i "$EVAL/astronaut__orig.ppm" -loop 1 -i "$EVAL/grace_hopper__orig.ppm" \

@@ -40,6 +40,11 @@ public struct FaceTrackerConfig: Sendable {
     public var detectionInterval: Int = 8
     /// Frames a track survives without any detection before it is dropped.
     public var maxMissedFrames: Int = 12
+    /// Frames in a row the subject's crop may come from its landmarks alone (no detection) before the frame
+    /// counts as "no face": bridges short detector drop-outs, at the risk of that many background crops after a cut.
+    public var maxBridgedFrames: Int = 2
+    /// A new face appearing within this many frames of a lost track, at its place and size, gets its id back.
+    public var reidentifyFrames: Int = 75
     public var subject: SubjectSelection = .primary
     /// Crop template; `zoom` < 1 leaves more margin (see docs/face.md on the Aff-Wild2 scale).
     public var template = AlignmentTemplate.fivePoint112()
@@ -93,6 +98,8 @@ public final class FaceTracker {
     var filter = OneEuroPoints()
     var lastTime: Double?
     var history: [Int: (first: Int, last: Int, hits: Int, widthSum: Double)] = [:]
+    /// Tracks dropped in the last `reidentifyFrames` frames, with the frame they were dropped at.
+    var recentlyLost: [(track: Track, frame: Int)] = []
 
     public init(config: FaceTrackerConfig = FaceTrackerConfig(), detector: FaceDetector, predictor: ShapePredictor) {
         self.config = config
@@ -168,6 +175,8 @@ public final class FaceTracker {
             h.last = frameCount; h.hits += 1; h.widthSum += t.box.width
             history[t.id] = h
         }
+        for t in tracks where t.missed > config.maxMissedFrames { recentlyLost.append((t, frameCount)) }
+        recentlyLost.removeAll { frameCount - $0.frame > config.reidentifyFrames }
         tracks.removeAll { $0.missed > config.maxMissedFrames }
         chooseSubject()
 
@@ -177,7 +186,7 @@ public final class FaceTracker {
         }
         // A track that was not re-detected this frame keeps following its landmarks for a few frames.
         let wasDetected = detectedIDs.contains(sid)
-        if !wasDetected && tracks[k].missed > max(2, config.maxMissedFrames / 3) {
+        if !wasDetected && tracks[k].missed > config.maxBridgedFrames {
             filter.reset()
             return none
         }
@@ -223,10 +232,25 @@ public final class FaceTracker {
             detected.insert(tracks[p.track].id)
         }
         for (bi, b) in boxes.enumerated() where !usedB.contains(bi) {
+            // A face reappearing where a track was recently lost, at a similar size, takes that track's id back.
+            if let j = recentlyLost.indices.filter({ Self.sameFace(recentlyLost[$0].track.box, b) })
+                .max(by: { recentlyLost[$0].frame < recentlyLost[$1].frame }) {
+                var t = recentlyLost.remove(at: j).track
+                t.box = b; t.lastScore = b.score; t.hits += 1; t.missed = 0; t.landmarks = []
+                tracks.append(t)
+                detected.insert(t.id)
+                continue
+            }
             tracks.append(Track(id: nextID, box: b, lastScore: b.score, firstFrame: frameCount))
             detected.insert(nextID)
             nextID += 1
         }
+    }
+
+    /// Centres within 0.6 face widths and widths within a factor 1.5.
+    static func sameFace(_ a: FaceBox, _ b: FaceBox) -> Bool {
+        let ratio = a.width / max(1, b.width)
+        return hypot(a.centerX - b.centerX, a.centerY - b.centerY) < 0.6 * max(a.width, b.width) && ratio > 1 / 1.5 && ratio < 1.5
     }
 
     /// The best detection near a track: a view 1.6× the face, scaled so the face spans ~1.5 cascade windows and

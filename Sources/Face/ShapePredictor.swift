@@ -10,21 +10,22 @@ public struct ShapePredictorError: Error, CustomStringConvertible {
 /// A cascade of regression forests refining a mean face shape inside a face box.
 public struct ShapePredictor: Sendable {
     struct Split: Sendable { var idx1: Int32; var idx2: Int32; var threshold: Float }
-    struct Tree: Sendable {
-        var splits: [Split]
-        /// leafCount × (2·landmarks) values, row-major.
-        var leafValues: [Float]
-    }
 
     /// Mean shape in box-normalized coordinates (x0, y0, x1, y1, …), (0,0) = box top-left, (1,1) = bottom-right.
     public let initialShape: [Float]
-    let forests: [[Tree]]
+    // The forests, flattened: tree t has `splitsPerTree` splits from `splits[t·splitsPerTree]` and
+    // `splitsPerTree + 1` leaves of `2·landmarks` values from `leafValues[t·(splitsPerTree+1)·dims]`;
+    // level l owns trees `levelTrees[l] ..< levelTrees[l+1]`. (dlib's trees are complete, all of one depth.)
+    let splits: [Split]
+    let leafValues: [Float]
+    let splitsPerTree: Int
+    let levelTrees: [Int]
     /// Per cascade level: for each feature pixel, the landmark it is anchored to and its offset (normalized units).
     let anchors: [[Int32]]
     let deltas: [[(Float, Float)]]
 
     public var landmarkCount: Int { initialShape.count / 2 }
-    public var cascadeDepth: Int { forests.count }
+    public var cascadeDepth: Int { levelTrees.count - 1 }
 
     public init(contentsOfFile path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -43,35 +44,34 @@ public struct ShapePredictor: Sendable {
         }
         let dims = initialShape.count
         let levels = try r.count(limit: 1000)
-        var forests: [[Tree]] = []
-        forests.reserveCapacity(levels)
+        var splits: [Split] = []
+        var leafValues: [Float] = []
+        var levelTrees = [0]
+        var splitsPerTree = -1
         for _ in 0..<levels {
             let trees = try r.count(limit: 100_000)
-            var forest: [Tree] = []
-            forest.reserveCapacity(trees)
             for _ in 0..<trees {
                 let splitCount = try r.count(limit: 1 << 20)
-                var splits: [Split] = []
-                splits.reserveCapacity(splitCount)
+                if splitsPerTree < 0 { splitsPerTree = splitCount }
+                guard splitCount == splitsPerTree else {
+                    throw ShapePredictorError("\(source): trees of different sizes (\(splitCount) and \(splitsPerTree) splits) are not supported")
+                }
                 for _ in 0..<splitCount {
                     let a = try r.int(), b = try r.int()
                     let t = try r.float()
-                    splits.append(Split(idx1: Int32(a), idx2: Int32(b), threshold: t))
+                    splits.append(Split(idx1: Int32(truncatingIfNeeded: a), idx2: Int32(truncatingIfNeeded: b), threshold: t))
                 }
                 let leafCount = try r.count(limit: 1 << 21)
                 guard leafCount == splitCount + 1 else {
                     throw ShapePredictorError("\(source): tree with \(splitCount) splits has \(leafCount) leaves")
                 }
-                var leafValues: [Float] = []
-                leafValues.reserveCapacity(leafCount * dims)
                 for _ in 0..<leafCount {
                     let v = try r.floatColumn()
                     guard v.count == dims else { throw ShapePredictorError("\(source): leaf with \(v.count) values, expected \(dims)") }
                     leafValues += v
                 }
-                forest.append(Tree(splits: splits, leafValues: leafValues))
             }
-            forests.append(forest)
+            levelTrees.append(levelTrees.last! + trees)
         }
         let anchorLevels = try r.count(limit: 1000)
         var anchors: [[Int32]] = []
@@ -96,17 +96,20 @@ public struct ShapePredictor: Sendable {
         guard anchors.count == levels, deltas.count == levels else {
             throw ShapePredictorError("\(source): \(levels) forests but \(anchors.count) anchor and \(deltas.count) delta sets")
         }
-        for (lvl, forest) in forests.enumerated() {
+        let perTree = max(0, splitsPerTree)
+        for lvl in 0..<levels {
             let pixels = anchors[lvl].count
             guard deltas[lvl].count == pixels else { throw ShapePredictorError("\(source): level \(lvl) anchors/deltas differ") }
-            for tree in forest {
-                for s in tree.splits where s.idx1 < 0 || Int(s.idx1) >= pixels || s.idx2 < 0 || Int(s.idx2) >= pixels {
-                    throw ShapePredictorError("\(source): split references feature pixel \(s.idx1)/\(s.idx2) of \(pixels)")
-                }
+            for s in splits[(levelTrees[lvl] * perTree)..<(levelTrees[lvl + 1] * perTree)]
+            where s.idx1 < 0 || Int(s.idx1) >= pixels || s.idx2 < 0 || Int(s.idx2) >= pixels {
+                throw ShapePredictorError("\(source): split references feature pixel \(s.idx1)/\(s.idx2) of \(pixels)")
             }
         }
         guard r.atEnd else { throw ShapePredictorError("\(source): \(r.remaining) trailing bytes after the shape predictor") }
-        self.forests = forests
+        self.splits = splits
+        self.leafValues = leafValues
+        self.splitsPerTree = perTree
+        self.levelTrees = levelTrees
         self.anchors = anchors
         self.deltas = deltas
     }
@@ -119,7 +122,7 @@ public struct ShapePredictor: Sendable {
         let left = Float(box.x), top = Float(box.y)
         let sw = Float(max(1, box.width - 1)), sh = Float(max(1, box.height - 1))
         var pixelValues: [Float] = []
-        for level in 0..<forests.count {
+        for level in 0..<cascadeDepth {
             // Similarity (rotation+scale only) from the mean shape to the current shape.
             let (a, b) = Self.similarityLinearPart(from: initialShape, to: shape)
             let anchor = anchors[level], delta = deltas[level]
@@ -136,18 +139,22 @@ public struct ShapePredictor: Sendable {
                     }
                 }
             }
-            for tree in forests[level] {
-                var i = 0
-                let n = tree.splits.count
-                while i < n {
-                    let s = tree.splits[i]
-                    i = pixelValues[Int(s.idx1)] - pixelValues[Int(s.idx2)] > s.threshold ? 2 * i + 1 : 2 * i + 2
+            let n = splitsPerTree
+            splits.withUnsafeBufferPointer { sp in
+            leafValues.withUnsafeBufferPointer { lv in
+            pixelValues.withUnsafeBufferPointer { px in
+            shape.withUnsafeMutableBufferPointer { sh in
+                for t in levelTrees[level]..<levelTrees[level + 1] {
+                    let first = t &* n
+                    var i = 0
+                    while i < n {
+                        let s = sp[first &+ i]
+                        i = px[Int(s.idx1)] - px[Int(s.idx2)] > s.threshold ? 2 &* i &+ 1 : 2 &* i &+ 2
+                    }
+                    let base = (t &* (n &+ 1) &+ (i &- n)) &* dims
+                    for d in 0..<dims { sh[d] += lv[base &+ d] }
                 }
-                let base = (i - n) * dims
-                tree.leafValues.withUnsafeBufferPointer { lv in
-                    for d in 0..<dims { shape[d] += lv[base &+ d] }
-                }
-            }
+            }}}}
         }
         return (0..<(dims / 2)).map { k in (left + shape[2 * k] * sw, top + shape[2 * k + 1] * sh) }
     }

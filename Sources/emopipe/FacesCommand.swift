@@ -8,12 +8,15 @@ struct Faces: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find, follow and align one person's face through a video: a CSV row per frame, optional 112×112 crops.",
         discussion: """
-        CSV on stdout: frame,time,face,x,y,w,h,score — frame 1-based, time in seconds from the first frame,
-        face 1/0, the face box in source-frame pixels (the landmark model's box: eyebrows to chin), score = how
+        CSV on stdout: frame,time,face,x,y,w,h,score — frame 1-based, time in seconds from the first frame, \
+        face 1/0, the face box in source-frame pixels (the landmark model's box: eyebrows to chin), score = how \
         many detector windows supported the latest detection of this face (0 when none).
-        The subject is the largest, most persistent face unless --subject says otherwise; stderr names it.
-        Models: OpenCV Haar cascades (Debian opencv-data) and dlib's 68-point landmarks (Debian libdlib-data,
-        iBUG 300-W data: non-commercial use only). See docs/face.md.
+
+        The subject is the largest, most persistent face unless --subject says otherwise; stderr names it and \
+        lists every track at the end.
+
+        Models: OpenCV Haar cascades (Debian opencv-data) and dlib's 68-point landmarks (Debian libdlib-data; \
+        trained on iBUG 300-W, whose licence excludes commercial use). See docs/face.md.
         """
     )
 
@@ -34,6 +37,9 @@ struct Faces: ParsableCommand {
 
     @Option(help: "Crop template zoom (1 = the 112×112 five-point template; < 1 adds margin).")
     var zoom: Double = 1
+
+    @Option(help: "Write the first frame with the subject's face as a PNG with its box and 68 landmarks drawn (a visual check).")
+    var overlay: String?
 
     @Flag(help: "Turn off temporal smoothing of the alignment.")
     var noSmoothing = false
@@ -76,6 +82,7 @@ struct Faces: ParsableCommand {
                 faceSeconds += Date().timeIntervalSince(t0)
                 frames += 1
                 if r.found {
+                    if let overlay, found == 0 { try writePNG(drawOverlay(frame.image, r), to: overlay) }
                     found += 1
                     subjectIDs[r.trackID, default: 0] += 1
                     buffer += "\(frame.index + 1),\(fmt(frame.time, 4)),1,\(fmt(r.box.x, 1)),\(fmt(r.box.y, 1)),\(fmt(r.box.width, 1)),\(fmt(r.box.height, 1)),\(fmt(r.score, 0))\n"
@@ -104,6 +111,27 @@ struct Faces: ParsableCommand {
     }
 
     private func fmt(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
+
+    /// The frame with the face box (white) and the landmarks: jaw red, brows and nose green, eyes and mouth blue.
+    private func drawOverlay(_ image: RGBImage, _ r: FaceResult) -> RGBImage {
+        var px = image.pixels
+        let w = image.width, h = image.height
+        func put(_ x: Int, _ y: Int, _ c: (UInt8, UInt8, UInt8)) {
+            guard x >= 0, y >= 0, x < w, y < h else { return }
+            let o = (y * w + x) * 3
+            px[o] = c.0; px[o + 1] = c.1; px[o + 2] = c.2
+        }
+        let dot = max(1, Int(r.box.width / 100))
+        for (i, p) in r.landmarks.enumerated() {
+            let c: (UInt8, UInt8, UInt8) = i < 17 ? (255, 0, 0) : i < 36 ? (0, 255, 0) : (0, 0, 255)
+            for dy in -dot...dot { for dx in -dot...dot { put(Int(p.x.rounded()) + dx, Int(p.y.rounded()) + dy, c) } }
+        }
+        let x0 = Int(r.box.x.rounded()), y0 = Int(r.box.y.rounded())
+        let x1 = Int((r.box.x + r.box.width).rounded()), y1 = Int((r.box.y + r.box.height).rounded())
+        for x in x0...max(x0, x1) { put(x, y0, (255, 255, 255)); put(x, y1, (255, 255, 255)) }
+        for y in y0...max(y0, y1) { put(x0, y, (255, 255, 255)); put(x1, y, (255, 255, 255)) }
+        return RGBImage(width: w, height: h, pixels: px)
+    }
 }
 
 /// Up to 48 crops (8 × 6) spread evenly over the video, tiled into one image; black tiles are frames without a face.

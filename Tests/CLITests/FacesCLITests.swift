@@ -38,7 +38,8 @@ struct CLIError: Error, CustomStringConvertible {
         let video = dir.appendingPathComponent("black.mp4").path
         try FacesCLI.ffmpeg(["-f", "lavfi", "-i", "color=c=black:s=160x120:r=10:d=1", "-pix_fmt", "yuv420p", video])
         let crops = dir.appendingPathComponent("crops").path, sheet = dir.appendingPathComponent("sheet.png").path
-        let r = try runCommand(TestPaths.emopipeBinary.path, ["faces", video, "--crops", crops, "--sheet", sheet])
+        let overlay = dir.appendingPathComponent("overlay.png").path
+        let r = try runCommand(TestPaths.emopipeBinary.path, ["faces", video, "--crops", crops, "--sheet", sheet, "--overlay", overlay])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdoutText.hasPrefix("frame,time,face,x,y,w,h,score\n"))
         let rows = FacesCLI.rows(r.stdoutText)
@@ -47,6 +48,7 @@ struct CLIError: Error, CustomStringConvertible {
         #expect(rows.allSatisfy { $0.count == 8 && $0[2] == "0" })
         #expect(try FileManager.default.contentsOfDirectory(atPath: crops).isEmpty)
         #expect(FileManager.default.fileExists(atPath: sheet))
+        #expect(!FileManager.default.fileExists(atPath: overlay))   // no face, no overlay
     }
 
     @Test(.enabled(if: FacesCLI.modelsPresent)) func tinyVideoAndBadArguments() throws {
@@ -74,8 +76,10 @@ struct CLIError: Error, CustomStringConvertible {
                              "-loop", "1", "-i", eval + "/astronaut__orig.ppm", "-loop", "1", "-i", eval + "/grace_hopper__orig.ppm",
                              "-filter_complex", "[1:v]scale=400:-1[a];[2:v]scale=300:-1[g];[0:v][a]overlay=x='40+20*t':y=70:shortest=1[t];[t][g]overlay=x='600-20*t':y=90:shortest=1,format=yuv420p",
                              "-t", "1.2", video])
+        let overlay = dir.appendingPathComponent("overlay.png").path
         func run(_ subject: String, crops: String? = nil) throws -> [[String]] {
-            let r = try runCommand(TestPaths.emopipeBinary.path, ["faces", video, "--subject", subject] + (crops.map { ["--crops", $0] } ?? []))
+            let r = try runCommand(TestPaths.emopipeBinary.path, ["faces", video, "--subject", subject]
+                                   + (crops.map { ["--crops", $0, "--overlay", overlay] } ?? []))
             #expect(r.status == 0, "\(r.stderr)")
             return FacesCLI.rows(r.stdoutText)
         }
@@ -92,5 +96,6 @@ struct CLIError: Error, CustomStringConvertible {
         let files = try FileManager.default.contentsOfDirectory(atPath: crops).sorted()
         #expect(files.count == leftFound.count)
         #expect(files.first == String(format: "%05d.jpg", Int(leftFound[0][0])!))
+        #expect(FileManager.default.fileExists(atPath: overlay))
     }
 }

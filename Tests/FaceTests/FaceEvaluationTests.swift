@@ -16,7 +16,7 @@ enum FaceEvalData {
     struct Reference { let photo: String; let width: Double; let height: Double; let box: FaceBox }
 
     static func references() throws -> [String: Reference] {
-        let path = TestPaths.packageRoot.appendingPathComponent("Tests/FaceTests/face_reference_boxes.csv").path
+        let path = TestPaths.fixture("face_reference_boxes.csv")
         var out: [String: Reference] = [:]
         for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#") {
             let f = line.split(separator: ",", maxSplits: 7).map(String.init)
@@ -108,6 +108,47 @@ func evaluateFaces(detector: FaceDetector, predictor: ShapePredictor, directory:
         #expect(Double(o.hits) >= 0.6 * Double(o.faces))
         #expect(o.iouSum / Double(max(1, o.hits)) >= 0.6)
         #expect(o.falseOnEmpty == 0)
+    }
+
+    /// Region and view searches find the face where it is and nothing elsewhere; the tracker's landmarks put the
+    /// eyes of a real photo on the template and the crop is centred on the face.
+    @Test(.enabled(if: FaceEvalData.available && FileManager.default.fileExists(atPath: FaceModelPaths.landmarks)))
+    func regionViewAndCropOnARealPhoto() throws {
+        let img = try NetpbmImage(path: FaceEvalData.directory! + "/astronaut__orig.ppm")
+        let gray = GrayImage(rgb: img.rgb, width: img.width, height: img.height)
+        let truth = try #require(FaceEvalData.references()["astronaut"]).box
+        let detector = try FaceDetector()
+        let inside = detector.detect(gray, region: FaceBox(x: 120, y: 20, width: 220, height: 220))
+        #expect(inside.count == 1 && inside[0].iou(truth) > 0.4)
+        #expect(detector.detect(gray, region: FaceBox(x: 0, y: 300, width: 200, height: 200)).isEmpty)
+        // The photo turned by 30°: a view turned the same way around the face (face ≈ 40 view pixels) levels it and
+        // finds it, mapped back onto the face; the view turned the other way (a 60° tilt) does not.
+        let rimg = try NetpbmImage(path: FaceEvalData.directory! + "/astronaut__rot30.ppm")
+        let rgray = GrayImage(rgb: rimg.rgb, width: rimg.width, height: rimg.height)
+        let rtruth = FaceEvalData.referenceBox(try #require(FaceEvalData.references()["astronaut"]), variant: "rot30",
+                                               imageWidth: rimg.width, imageHeight: rimg.height)
+        func view(_ degrees: Double) -> [FaceBox] {
+            let t = degrees * Double.pi / 180, k = 100.0 / 40
+            let a = k * cos(t), b = k * sin(t)
+            let v = SimilarityTransform(a: a, b: b, tx: rtruth.centerX - (a * 40 - b * 40), ty: rtruth.centerY - (b * 40 + a * 40))
+            return detector.detect(rgray, view: v, width: 80, height: 80)
+        }
+        func onFace(_ b: FaceBox) -> Bool { hypot(b.centerX - rtruth.centerX, b.centerY - rtruth.centerY) < 0.25 * rtruth.width }
+        #expect(view(30).contains(where: onFace))
+        #expect(!view(-30).contains(where: onFace))
+
+        let tracker = try FaceTracker()
+        let r = tracker.process(rgb: img.rgb, width: img.width, height: img.height, time: 0)
+        #expect(r.found && r.box.iou(truth) > 0.5)
+        // The crop centre (just below the template's eye row) maps between the brows and the box centre, centred
+        // horizontally; the eyes map onto the template's eyes.
+        let c = r.cropToSource.apply(56, 56)
+        #expect(abs(c.x - truth.centerX) < 0.15 * truth.width)
+        #expect(c.y > truth.y && c.y < truth.centerY)
+        let eyes = fivePoints(fromIBUG68: r.landmarks)
+        let toCrop = r.cropToSource.inverse
+        let le = toCrop.apply(eyes[0].x, eyes[0].y), re = toCrop.apply(eyes[1].x, eyes[1].y)
+        #expect(abs(le.y - 51.6) < 3 && abs(re.y - 51.6) < 3 && abs(le.x - 38.3) < 3 && abs(re.x - 73.5) < 3)
     }
 
     /// The comparison table of docs/face.md (run with EMOPIPE_FACE_COMPARE=1; slow).

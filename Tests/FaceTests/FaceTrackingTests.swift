@@ -54,9 +54,37 @@ import TestSupport
         print("crop stability: still face under noise: crop motion \(String(format: "%.2f", stillOn.jitter)) px/frame smoothed, \(String(format: "%.2f", stillOff.jitter)) raw; moving face: mean |Δ| of consecutive crops \(String(format: "%.2f", movingOn.meanStep)) smoothed, \(String(format: "%.2f", movingOff.meanStep)) raw (gray levels); found \(movingOn.found)/\(movingOn.frames) moving, \(stillOn.found)/\(stillOn.frames) still; eye-to-template residual \(String(format: "%.2f", movingOff.eyeError)) px")
         #expect(stillOn.found == 50 && stillOff.found == 50)
         #expect(stillOn.jitter < 0.5 * stillOff.jitter)
-        #expect(movingOn.found >= 40 && movingOff.found >= 40)
+        #expect(movingOn.found >= 38 && movingOff.found >= 38)
         #expect(movingOn.meanStep <= 1.3 * movingOff.meanStep)
         #expect(movingOff.eyeError < 4)
+    }
+
+    /// A face that vanishes for a second and comes back at the same place keeps its track id.
+    @Test(.enabled(if: available)) func reappearingFaceKeepsItsID() throws {
+        let dir = TestPaths.temporaryDirectory("face-gap")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let video = dir.appendingPathComponent("gap.mp4").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        p.arguments = ["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=0x606060:s=640x360:r=25:d=3",
+                       "-loop", "1", "-i", FaceEvalData.directory! + "/astronaut__orig.ppm", "-filter_complex",
+                       "[1:v]scale=300:-1[f];[0:v][f]overlay=x='170+10*t':y=30:shortest=1:enable='not(between(t,1,2))',format=yuv420p",
+                       "-t", "3", video]
+        try p.run(); p.waitUntilExit()
+        try #require(p.terminationStatus == 0)
+        let tracker = try FaceTracker()
+        let decoder = try VideoDecoder(path: video)
+        var ids: [Int] = [], gapFound = 0, found = 0
+        while let frame = try decoder.next() {
+            let r = tracker.process(frame)
+            // The tracker bridges `maxBridgedFrames` frames on landmarks alone after the face vanishes.
+            let inGap = frame.time > 1.0 + Double(FaceTrackerConfig().maxBridgedFrames) * 0.04 + 0.01 && frame.time < 1.95
+            if r.found { found += 1; ids.append(r.trackID); if inGap { gapFound += 1 } }
+        }
+        #expect(gapFound == 0)
+        #expect(found >= 40)
+        #expect(Set(ids) == [1])
+        #expect(tracker.seenTracks.count == 1)
     }
 
     static func makeClip(_ path: String, moving: Bool) throws {
