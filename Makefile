@@ -31,7 +31,7 @@ build:
 	@echo "emopipe: built $(BIN)"
 
 # Every test: unit tests, parity against ../shared/parity (skipped when absent), end-to-end CLI runs.
-test:
+test: face-eval
 	$(SWIFT) test
 
 bench: build
@@ -45,9 +45,10 @@ fixtures:
 goldens: build
 	tools/make_goldens.sh
 
-# Face-detection evaluation pictures (Debian packages' sample photos + degraded variants) for Tests/FaceTests.
+# Face-detection evaluation pictures (Debian packages' sample photos + degraded variants) for Tests/FaceTests;
+# made once, before the tests (apt-get download: nothing is installed).
 face-eval:
-	sh tools/face-eval-data.sh .build/face-eval
+	@[ -f .build/face-eval/.complete ] || { sh tools/face-eval-data.sh .build/face-eval && touch .build/face-eval/.complete; }
 
 clean:
 	rm -rf .build
