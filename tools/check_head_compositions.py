@@ -19,33 +19,17 @@ from torch.nn import functional as F
 torch.set_grad_enabled(False)
 
 
-# --- safetensors without the safetensors package ---
+# --- safetensors without the safetensors package (tools/safetensors_io.py) ---
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io
+
+
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        assert v["dtype"] == "F32", (k, v["dtype"])
-        b, e = v["data_offsets"]
-        out[k] = torch.from_numpy(np.frombuffer(data[b:e], dtype=np.float32).reshape(v["shape"]).copy())
-    return out
+    return {k: torch.from_numpy(v) for k, v in safetensors_io.load(path).items()}
 
 
 def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for k, t in tensors.items():
-        b = np.ascontiguousarray(t.numpy(), dtype=np.float32).tobytes()
-        header[k] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        off += len(b)
-        blobs.append(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    safetensors_io.save(path, {k: t.numpy() for k, t in tensors.items()})
 
 
 # --- trunk modules, from heads.md §1 ---

@@ -19,6 +19,7 @@ import math
 import os
 import struct
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -94,32 +95,8 @@ def window_range(ts, f):
     return start, max(start, end)
 
 
-def load_safetensors(path):
-    b = open(path, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    head = json.loads(b[8:8 + n])
-    data = b[8 + n:]
-    out = {}
-    for k, v in head.items():
-        if k == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        dt = {"F32": np.float32, "F64": np.float64}[v["dtype"]]
-        out[k] = np.frombuffer(data[s:e], dtype=dt).reshape(v["shape"])
-    return out
-
-
-def save_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for k, v in tensors.items():
-        b = np.ascontiguousarray(v, dtype=np.float32).tobytes()
-        header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as fh:
-        fh.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import load as load_safetensors, save as save_safetensors  # noqa: E402
 
 
 def main():

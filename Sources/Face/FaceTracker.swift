@@ -149,24 +149,12 @@ public final class FaceTracker {
             associate(boxes, detected: &detectedIDs)
             // Tracks the full-frame pass missed (small, turned or tilted faces) still get a local look.
             for k in tracks.indices where !detectedIDs.contains(tracks[k].id) && tracks[k].firstFrame != frameCount {
-                if let b = localDetect(gray, track: tracks[k]) {
-                    tracks[k].box = b
-                    tracks[k].lastScore = b.score
-                    tracks[k].hits += 1
-                    tracks[k].missed = 0
-                    detectedIDs.insert(tracks[k].id)
-                }
+                redetectLocally(gray, track: k, detected: &detectedIDs)
             }
         } else {
             // Local re-detection around each track at its own scale.
             for k in tracks.indices {
-                if let b = localDetect(gray, track: tracks[k]) {
-                    tracks[k].box = b
-                    tracks[k].lastScore = b.score
-                    tracks[k].hits += 1
-                    tracks[k].missed = 0
-                    detectedIDs.insert(tracks[k].id)
-                }
+                redetectLocally(gray, track: k, detected: &detectedIDs)
             }
         }
         for k in tracks.indices where !detectedIDs.contains(tracks[k].id) { tracks[k].missed += 1 }
@@ -251,6 +239,16 @@ public final class FaceTracker {
     static func sameFace(_ a: FaceBox, _ b: FaceBox) -> Bool {
         let ratio = a.width / max(1, b.width)
         return hypot(a.centerX - b.centerX, a.centerY - b.centerY) < 0.6 * max(a.width, b.width) && ratio > 1 / 1.5 && ratio < 1.5
+    }
+
+    /// Looks for track k's face around its last box and, when found, moves the track there.
+    private func redetectLocally(_ gray: GrayImage, track k: Int, detected: inout Set<Int>) {
+        guard let b = localDetect(gray, track: tracks[k]) else { return }
+        tracks[k].box = b
+        tracks[k].lastScore = b.score
+        tracks[k].hits += 1
+        tracks[k].missed = 0
+        detected.insert(tracks[k].id)
     }
 
     /// The best detection near a track: a view 1.6× the face, scaled so the face spans ~1.5 cascade windows and

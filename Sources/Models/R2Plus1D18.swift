@@ -42,14 +42,7 @@ public final class R2Plus1D18: @unchecked Sendable {
     public static func midPlanes(_ inPlanes: Int, _ planes: Int) -> Int { inPlanes * planes * 27 / (9 * inPlanes + 3 * planes) }
 
     /// The blocks' (inPlanes, planes, stride), in order.
-    static var blockPlan: [[(inPlanes: Int, planes: Int, stride: Int)]] {
-        var inPlanes = 64
-        return widths.enumerated().map { (i, planes) in
-            let s = i == 0 ? 1 : 2
-            defer { inPlanes = planes }
-            return [(inPlanes, planes, s), (planes, planes, 1)]
-        }
-    }
+    static var blockPlan: [[BasicBlockPlan]] { basicBlockPlan(widths: widths) }
 
     /// state_dict keys and shapes under `prefix` (e.g. `video_model.r2plus1d.`), in PyTorch's order, without `fc`.
     public static func stateDictKeys(prefix p: String, stemInputChannels: Int = 4) -> [StateDictKey] {

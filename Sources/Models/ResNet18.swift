@@ -22,14 +22,7 @@ public final class ResNet18: @unchecked Sendable {
     public static let widths = [64, 128, 256, 512]
     public static let features = 512
 
-    static var blockPlan: [[(inPlanes: Int, planes: Int, stride: Int)]] {
-        var inPlanes = 64
-        return widths.enumerated().map { (i, planes) in
-            let s = i == 0 ? 1 : 2
-            defer { inPlanes = planes }
-            return [(inPlanes, planes, s), (planes, planes, 1)]
-        }
-    }
+    static var blockPlan: [[BasicBlockPlan]] { basicBlockPlan(widths: widths) }
 
     /// state_dict keys and shapes under `prefix` (e.g. `audio_model.resnet.`), in PyTorch's order, without `fc`.
     public static func stateDictKeys(prefix p: String) -> [StateDictKey] {

@@ -1,0 +1,13 @@
+/// One residual basic block of an 18-layer ResNet-style network: input channels, output channels, stride.
+typealias BasicBlockPlan = (inPlanes: Int, planes: Int, stride: Int)
+
+/// The four stages of two basic blocks each that ResNet-18 and R(2+1)D-18 share: the stem gives 64 channels; the first
+/// block of every stage after the first has stride 2 (and a downsample), the second block keeps the width.
+func basicBlockPlan(widths: [Int]) -> [[BasicBlockPlan]] {
+    var inPlanes = 64
+    return widths.enumerated().map { (i, planes) in
+        let s = i == 0 ? 1 : 2
+        defer { inPlanes = planes }
+        return [(inPlanes, planes, s), (planes, planes, 1)]
+    }
+}
