@@ -12,7 +12,9 @@ TMP=$(mktemp -d)
 chmod 777 "$TMP"
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$OUT"
-( cd "$TMP" && apt-get download python3-skimage python-matplotlib-data >/dev/null )
+# apt's package lists may be missing on a fresh machine whose packages were all present: update them once then.
+( cd "$TMP" && { apt-get download python3-skimage python-matplotlib-data >/dev/null 2>&1 \
+  || { apt-get update -qq && apt-get download python3-skimage python-matplotlib-data >/dev/null; }; } )
 for deb in "$TMP"/*.deb; do dpkg-deb -x "$deb" "$TMP/x"; done
 SK="$TMP/x/usr/lib/python3/dist-packages/skimage/data"
 MPL="$TMP/x/usr/share/matplotlib/mpl-data/sample_data"
