@@ -59,9 +59,8 @@ struct Run: ParsableCommand {
         let format = OutputFormat(rawValue: format)!
         Parallelism.setThreads(threads)
         do {
-            let (found, emotion) = try model.load()
-
             let (source, audioWindow) = try openInput(input, audio: audio, fps: fps, subject: subject)
+            let (found, emotion) = try model.load()
             if !quiet { printError("emopipe: \(source.summary); head \(found.head.name)") }
 
             var options = PipelineOptions()
@@ -116,7 +115,13 @@ func openInput(_ input: String, audio: String?, fps: Double, subject: String) th
     let source: FrameSource
     let audioWindow: StreamingAudioWindow
     if exists && isDir.boolValue {
-        source = try ImageSequenceSource(folder: input, frameRate: fps)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: input)) ?? []
+        let videos = names.filter { Batch.videoExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
+        do {
+            source = try ImageSequenceSource(folder: input, frameRate: fps)
+        } catch let e as MediaError where e.kind == .badSequence && !videos.isEmpty {
+            throw RunFailure("\(input) is a folder of videos, not of numbered crops: use `emopipe batch \(input) OUTDIR`")
+        }
         audioWindow = StreamingAudioWindow(decoder: try audio.flatMap { try AudioDecoder.open(path: $0, alignTo: 0) })
     } else {
         if audio != nil { throw RunFailure("--audio is for cropped_aligned folders; a video's own audio is used") }
