@@ -1,3 +1,4 @@
+import Kernels
 // Multi-scale face detection with OpenCV cascades: a downscaled grayscale frame, a bilinear pyramid,
 // one integral image per level, a sliding window, grouping of overlapping hits, frontal + mirrored profile.
 import Foundation
@@ -183,23 +184,36 @@ public struct FaceDetector: Sendable {
     /// OpenCV's detectMultiScale on one cascade: the image is resized by 1/factor for factor = 1, s, s², …
     /// while the window still fits; windows step 2 pixels (1 pixel once factor > 2); hits are grouped.
     func detectMultiScale(_ cascade: CascadeClassifier, _ image: GrayImage, minFace: Double, minNeighbors: Int? = nil) -> [FaceBox] {
-        var raw: [FaceBox] = []
-        var factor = 1.0
         let ww = Double(cascade.windowWidth), wh = Double(cascade.windowHeight)
+        // The pyramid levels (scale factor, size) whose window is at least `minFace`.
+        var levels: [(factor: Double, width: Int, height: Int)] = []
+        var factor = 1.0
         while true {
             let lw = Int((Double(image.width) / factor).rounded()), lh = Int((Double(image.height) / factor).rounded())
             if lw < cascade.windowWidth || lh < cascade.windowHeight { break }
-            if ww * factor >= minFace && wh * factor >= minFace {
-                let level = factor == 1 ? image : image.resizedBilinear(toWidth: lw, height: lh)
-                let integral = IntegralImage(level)
-                let step = factor > 2 ? 1 : 2
-                for hit in cascade.scan(integral, step: step, minStdDev: config.minWindowStdDev) {
-                    raw.append(FaceBox(x: (Double(hit.x) * factor).rounded(), y: (Double(hit.y) * factor).rounded(),
-                                       width: (ww * factor).rounded(), height: (wh * factor).rounded(), score: hit.score))
-                }
-            }
+            if ww * factor >= minFace && wh * factor >= minFace { levels.append((factor, lw, lh)) }
             factor *= config.scaleFactor
         }
-        return BoxGrouping.group(raw, minNeighbors: minNeighbors ?? config.minNeighbors)
+        // Levels are independent: up to `Parallelism.threads` workers take every n-th level (the kernels' one
+        // thread knob; nothing else runs meanwhile). Results are merged in level order, so the output does not
+        // depend on the number of workers.
+        var perLevel = [[FaceBox]](repeating: [], count: levels.count)
+        let workers = max(1, min(Parallelism.threads, levels.count))
+        perLevel.withUnsafeMutableBufferPointer { out in
+            Parallelism.forEachWorker(workers) { w in
+                var i = w
+                while i < levels.count {
+                    let (f, lw, lh) = levels[i]
+                    let level = f == 1 ? image : image.resizedBilinear(toWidth: lw, height: lh)
+                    let step = f > 2 ? 1 : 2
+                    out[i] = cascade.scan(IntegralImage(level), step: step, minStdDev: config.minWindowStdDev).map { hit in
+                        FaceBox(x: (Double(hit.x) * f).rounded(), y: (Double(hit.y) * f).rounded(),
+                                width: (ww * f).rounded(), height: (wh * f).rounded(), score: hit.score)
+                    }
+                    i += workers
+                }
+            }
+        }
+        return BoxGrouping.group(perLevel.flatMap { $0 }, minNeighbors: minNeighbors ?? config.minNeighbors)
     }
 }
