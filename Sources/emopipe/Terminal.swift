@@ -21,6 +21,7 @@ final class ProgressLine {
     private let total: Int?
     private let enabled = isatty(STDERR_FILENO) != 0
     private var lastDraw = Date.distantPast
+    private let started = Date()
 
     init(label: String, total: Int?) {
         self.label = label
@@ -37,6 +38,13 @@ final class ProgressLine {
             let filled = Int(frac * Double(width))
             line += "/\(total) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + String(format: "%3.0f%%", frac * 100)
         }
+        let elapsed = Date().timeIntervalSince(started)
+        if done > 0 && elapsed > 0 {
+            let rate = Double(done) / elapsed
+            line += String(format: "  %.1f frames/s", rate)
+            if let total, total > done { line += String(format: ", about %.0f s left", Double(total - done) / rate) }
+        }
+        line += "\u{1B}[K"
         FileHandle.standardError.write(Data(line.utf8))
     }
 
