@@ -13,6 +13,7 @@ TMP=$(mktemp -d)
 chmod 777 "$TMP"
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)   # absolute: some steps run in the scratch folder
 # apt's package lists may be missing on a fresh machine whose packages were all present: update them once then.
 ( cd "$TMP" && { apt-get download python3-skimage python-matplotlib-data >/dev/null 2>&1 \
   || { apt-get update -qq && apt-get download python3-skimage python-matplotlib-data >/dev/null; }; } )

@@ -44,7 +44,7 @@ struct Batch: ParsableCommand {
         return names.compactMap { name in
             let path = (inputs as NSString).appendingPathComponent(name)
             var d: ObjCBool = false
-            FileManager.default.fileExists(atPath: path, isDirectory: &d)
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &d)
             if d.boolValue { return (name, path, true) }
             let ext = (name as NSString).pathExtension.lowercased()
             return Self.videoExtensions.contains(ext) ? ((name as NSString).deletingPathExtension, path, false) : nil
