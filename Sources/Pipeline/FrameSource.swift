@@ -42,7 +42,7 @@ public final class VideoFaceSource: FrameSource {
 
     public var summary: String {
         let i = decoder.info
-        return "\(i.path): \(i.width)×\(i.height) \(i.codec), \(String(format: "%.3g", i.frameRate)) fps"
+        return "\(i.path): \(i.width)×\(i.height) \(i.codec), \(String(format: "%.5g", i.frameRate)) fps"
             + (i.duration.map { String(format: ", %.1f s", $0) } ?? "") + (i.hasAudio ? ", with audio" : ", no audio")
     }
 
