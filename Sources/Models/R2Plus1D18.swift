@@ -35,6 +35,12 @@ public final class R2Plus1D18: @unchecked Sendable {
     /// The four stages in order (stored, so a forward allocates nothing to walk them).
     public let layers: [[BasicBlock]]
 
+    /// The arithmetic of the convolutions (`fp32` unless made with `init(_:precision:)`).
+    public let precision: Precision
+    /// For bf16/int8: the converted convolutions, by the fp32 convolution they replace. `stem.conv0` has none: its
+    /// input (normalized RGB, 3 channels) is signed and it is under 1 % of the work, so it stays fp32 in every mode.
+    let reduced: [ObjectIdentifier: ReducedConv3D]
+
     public static let widths = [64, 128, 256, 512]
     public static let outChannels = 512
 
@@ -99,12 +105,34 @@ public final class R2Plus1D18: @unchecked Sendable {
         }
         (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
         self.layers = layers
+        precision = .fp32
+        reduced = [:]
     }
+
+    /// The same network with its convolutions converted to `precision` once, here (the fp32 weights are shared).
+    public init(_ other: R2Plus1D18, precision: Precision) {
+        stem = other.stem
+        (layer1, layer2, layer3, layer4) = (other.layer1, other.layer2, other.layer3, other.layer4)
+        layers = other.layers
+        self.precision = precision
+        var converted: [ObjectIdentifier: ReducedConv3D] = [:]
+        if precision != .fp32 {
+            for (_, conv, _) in other.convolutions(for: ActivationShape(n: 1, t: 8, h: 112, w: 112, c: 3)) where conv !== other.stem.conv0 {
+                converted[ObjectIdentifier(conv)] = ReducedConv3D(conv, precision: precision)
+            }
+        }
+        reduced = converted
+    }
+
+    /// The converted form of `conv` in this network's precision, if it has one.
+    public func reducedConvolution(_ conv: Conv3D) -> ReducedConv3D? { reduced[ObjectIdentifier(conv)] }
 
     /// Per-worker buffers; grown on first use, reused afterwards (no allocation in a steady-state forward).
     public final class Workspace {
         let input = ScratchBuffer(), a = ScratchBuffer(), b = ScratchBuffer(), c = ScratchBuffer()
         let mid = ScratchBuffer(), down = ScratchBuffer(), im2col = ScratchBuffer()
+        /// The converted (u8 / bf16) input of the current convolution in reduced precision.
+        let converted = ScratchBuffer()
         /// The input shape the buffer sizes were computed for, and the floats each buffer role needs for it.
         var plannedInput: ActivationShape?, sizes = BufferSizes()
         public init() {}
@@ -178,21 +206,29 @@ public final class R2Plus1D18: @unchecked Sendable {
         var cur = ws.a.reserve(sizes.block), tmp = ws.b.reserve(sizes.temporary), next = ws.c.reserve(sizes.block)
         let mid = ws.mid.reserve(sizes.mid), down = ws.down.reserve(sizes.downsample)
         let scratch = ws.im2col
+        // Each convolution in this network's precision.
+        func conv(_ c: Conv3D, _ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
+                  residual: UnsafePointer<Float>? = nil, relu: Bool) -> ActivationShape {
+            if let r = reduced[ObjectIdentifier(c)] {
+                return r.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, converted: ws.converted, threads: threads)
+            }
+            return c.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, threads: threads)
+        }
 
-        s = stem.conv0.forward(input, s, into: tmp, relu: true, scratch: scratch, threads: threads)
-        s = stem.conv3.forward(tmp, s, into: cur, relu: true, scratch: scratch, threads: threads)
+        s = conv(stem.conv0, input, s, into: tmp, relu: true)
+        s = conv(stem.conv3, tmp, s, into: cur, relu: true)
         for blocks in layers {
             for b in blocks {
                 let x0 = s
-                var u = b.conv1.spatial.forward(cur, x0, into: mid, relu: true, scratch: scratch, threads: threads)
-                u = b.conv1.temporal.forward(mid, u, into: tmp, relu: true, scratch: scratch, threads: threads)
-                u = b.conv2.spatial.forward(tmp, u, into: mid, relu: true, scratch: scratch, threads: threads)
+                var u = conv(b.conv1.spatial, cur, x0, into: mid, relu: true)
+                u = conv(b.conv1.temporal, mid, u, into: tmp, relu: true)
+                u = conv(b.conv2.spatial, tmp, u, into: mid, relu: true)
                 var residual = UnsafePointer(cur)
                 if let d = b.downsample {
-                    d.forward(cur, x0, into: down, relu: false, scratch: scratch, threads: threads)
+                    _ = conv(d, cur, x0, into: down, relu: false)
                     residual = UnsafePointer(down)
                 }
-                s = b.conv2.temporal.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch, threads: threads)
+                s = conv(b.conv2.temporal, mid, u, into: next, residual: residual, relu: true)
                 swap(&cur, &next)
             }
         }

@@ -3,12 +3,20 @@ import Foundation
 import Kernels
 import Models
 
-/// `emopipe bench`: throughput of the two backbones with synthetic weights (the synth.py rule over the TSAV keys),
-/// next to the sgemm rate of a large square product measured in the same run.
+extension Precision: ExpressibleByArgument {}
+
+/// `emopipe bench`: throughput of the two backbones with synthetic weights (the synth.py rule over the TSAV keys) in
+/// every precision side by side, next to the sgemm rate of a large square product measured in the same run;
+/// `--kernels` checks and times every micro-kernel alone.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time R(2+1)D-18 and ResNet-18 with synthetic weights; report ms/clip, clips/s, GFLOP/s and the sgemm rate.")
+        abstract: "Time R(2+1)D-18 (each precision) and ResNet-18 with synthetic weights; report ms/clip, clips/s, GFLOP/s and the sgemm rate.",
+        discussion: """
+        The precisions are timed in turns (fp32, bf16, int8, fp32, …) so that a busy machine slows them alike; the best \
+        pass of each is reported. FLOPs count 2 per multiply-add of every convolution, padded taps included (40.5 GFLOP per \
+        8×112×112 clip); for int8 the same count is reported as GOP/s. EMOPIPE_KERNELS=avx2 forces the AVX2 kernels.
+        """)
 
     @Option(help: "Threads for the matrix products (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -16,8 +24,11 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Clips (visual, 3×8×112×112) and spectrograms (audio, 1×64×frames) per forward pass.")
     var clips: Int = 4
 
-    @Option(help: "Timed forward passes per backbone (after one warm-up pass); the fastest is reported.")
+    @Option(help: "Timed forward passes per backbone and precision (after one warm-up pass); the fastest is reported.")
     var repeats: Int = 3
+
+    @Option(help: "Visual backbone precision to time (repeatable; default: every one: fp32, bf16, int8).")
+    var precision: [Precision] = []
 
     @Option(help: "Spectrogram frames for the audio backbone.")
     var frames: Int = 104
@@ -25,8 +36,11 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Side of the square sgemm reference product.")
     var gemmSize: Int = 2048
 
-    @Flag(help: "Also time every convolution of R(2+1)D-18 on its own (stderr).")
+    @Flag(help: "Also time every convolution of R(2+1)D-18 on its own, in each precision (stderr).")
     var layers = false
+
+    @Flag(help: "Check every micro-kernel against its plain reference and time it alone (one thread), instead of the backbones.")
+    var kernels = false
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
@@ -48,10 +62,19 @@ struct BenchCommand: ParsableCommand {
 
     func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
+    var precisions: [Precision] { precision.isEmpty ? Precision.allCases : Precision.allCases.filter(precision.contains) }
+
+    static var cpuLine: String {
+        "CPU \(KernelDispatch.cpuName.isEmpty ? "unknown" : KernelDispatch.cpuName) (\(KernelDispatch.cpuFeatureList))"
+    }
+
     func run() throws {
         try runReportingErrors {
+            try KernelDispatch.checkEnvironment()
             Parallelism.setThreads(threads)
-            log("emopipe bench: \(threads) BLAS thread(s), OpenBLAS core \(Parallelism.blasCore), \(clips) clip(s) per pass, best of \(repeats)")
+            if kernels { return runKernels() }
+            log("emopipe bench: \(threads) thread(s), OpenBLAS core \(Parallelism.blasCore), \(clips) clip(s) per pass, best of \(repeats)")
+            log("emopipe bench: \(Self.cpuLine); \(KernelDispatch.summary)")
 
             // sgemm reference
             let g = gemmSize
@@ -68,7 +91,7 @@ struct BenchCommand: ParsableCommand {
             let pointwise = Conv3D(weight: b.reshaped([g, g, 1, 1, 1]))
             let shape = ActivationShape(n: 1, t: 1, h: 1, w: g, c: g)
             let convScratch = ScratchBuffer()
-            func ownGemm() { pointwise.forward(a.pointer, shape, into: c.pointer, relu: false, scratch: convScratch) }
+            func ownGemm() { pointwise.forward(a.pointer, shape, into: c.pointer, relu: false, scratch: convScratch, threads: threads) }
             ownGemm()
             var ownBest = Double.infinity
             for _ in 0..<repeats { ownBest = min(ownBest, Self.seconds(ownGemm)) }
@@ -80,74 +103,136 @@ struct BenchCommand: ParsableCommand {
             let bytes = try weightsFile.serialized()
             if let saveWeights { try writeAtomically(bytes, to: saveWeights) }
             let reader = StateDictReader(try SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
-            let visual = try R2Plus1D18(reader, prefix: TSAVBackbones.videoPrefix)
+            let fp32 = try R2Plus1D18(reader, prefix: TSAVBackbones.videoPrefix)
             let audio = try ResNet18(reader, prefix: TSAVBackbones.audioPrefix)
+            let modes = precisions
+            let models = modes.map { $0 == .fp32 ? fp32 : R2Plus1D18(fp32, precision: $0) }
 
-            // R(2+1)D-18 on `clips` clips of 3×8×112×112
+            // R(2+1)D-18 on `clips` clips of 3×8×112×112, the precisions in turns.
             let vin = SyntheticWeights.uniformTensor("bench:clips", shape: [clips, 3, 8, 112, 112])
-            let vws = R2Plus1D18.Workspace()
-            let l4 = Tensor(zeros: [clips, 25088]), pooled = Tensor(zeros: [clips, 512])
-            func visualPass() { visual.forward(clips: vin.pointer, n: clips, t: 8, h: 112, w: 112, workspace: vws, layer4: l4.pointer, pooled: pooled.pointer) }
-            visualPass()
-            var visualBest = Double.infinity
-            for _ in 0..<repeats { visualBest = min(visualBest, Self.seconds(visualPass)) }
-            let visualFlops = visual.flops(clips: clips)
+            let workspaces = modes.map { _ in R2Plus1D18.Workspace() }
+            let outputs = modes.map { _ in Tensor(zeros: [clips, 25088]) }
+            let pooled = Tensor(zeros: [clips, 512])
+            func visualPass(_ i: Int) {
+                models[i].forward(clips: vin.pointer, n: clips, t: 8, h: 112, w: 112, workspace: workspaces[i],
+                                  layer4: outputs[i].pointer, pooled: pooled.pointer, threads: threads)
+            }
+            for i in modes.indices { visualPass(i) }
+            var visualBest = [Double](repeating: .infinity, count: modes.count)
+            for _ in 0..<repeats { for i in modes.indices { visualBest[i] = min(visualBest[i], Self.seconds { visualPass(i) }) } }
+            let visualFlops = fp32.flops(clips: clips)
+            // How far each mode's layer4 is from fp32's on this (random) input: a sanity figure; the accuracy that
+            // matters is measured on real faces (docs/performance.md).
+            var deviation = [Double](repeating: 0, count: modes.count)
+            if let f = modes.firstIndex(of: .fp32) {
+                let ref = outputs[f]
+                let scale = Double((0..<ref.count).reduce(Float(0)) { max($0, abs(ref[$1])) })
+                for i in modes.indices { deviation[i] = Double(maxAbsDifference(outputs[i], ref)) / max(scale, 1e-30) }
+            }
 
             // ResNet-18 on `clips` spectrograms of 1×64×frames
             let ain = SyntheticWeights.uniformTensor("bench:spectrograms", shape: [clips, 1, 64, frames])
             let aws = ResNet18.Workspace()
             let feats = Tensor(zeros: [clips, 512])
-            func audioPass() { audio.forward(spectrograms: ain.pointer, n: clips, height: 64, frames: frames, workspace: aws, features: feats.pointer) }
+            func audioPass() { audio.forward(spectrograms: ain.pointer, n: clips, height: 64, frames: frames, workspace: aws, features: feats.pointer, threads: threads) }
             audioPass()
             var audioBest = Double.infinity
             for _ in 0..<max(repeats, 5) { audioBest = min(audioBest, Self.seconds(audioPass)) }
             let audioFlops = audio.flops(n: clips, frames: frames)
 
-            if layers { timeLayers(visual) }
+            if layers { for (i, m) in models.enumerated() { timeLayers(m, label: modes[i].rawValue) } }
 
-            struct Row { let name: String; let seconds: Double; let flops: Double }
-            let rows = [Row(name: "r2plus1d_18", seconds: visualBest, flops: visualFlops),
-                        Row(name: "resnet18_audio", seconds: audioBest, flops: audioFlops)]
+            struct Row { let name: String; let precision: Precision; let seconds: Double; let flops: Double; let deviation: Double? }
+            var rows = modes.indices.map { Row(name: "r2plus1d_18", precision: modes[$0], seconds: visualBest[$0], flops: visualFlops,
+                                               deviation: modes.contains(.fp32) ? deviation[$0] : nil) }
+            rows.append(Row(name: "resnet18_audio", precision: .fp32, seconds: audioBest, flops: audioFlops, deviation: nil))
+            let fp32Seconds = modes.firstIndex(of: .fp32).map { visualBest[$0] }
+            func key(_ r: Row) -> String { r.name == "r2plus1d_18" && r.precision != .fp32 ? "r2plus1d_18_\(r.precision.rawValue)" : r.name }
             if json {
                 var parts: [String] = []
                 for r in rows {
-                    parts.append(String(format: "\"%@\":{\"ms_per_clip\":%.3f,\"clips_per_s\":%.3f,\"gflop_per_clip\":%.4f,\"gflop_per_s\":%.2f,\"fraction_of_sgemm\":%.3f}",
-                                        r.name, r.seconds * 1000 / Double(clips), Double(clips) / r.seconds, r.flops / Double(clips) / 1e9,
-                                        r.flops / r.seconds / 1e9, r.flops / r.seconds / 1e9 / gemmRate))
+                    var fields = String(format: "\"precision\":\"%@\",\"kernel\":\"%@\",\"ms_per_clip\":%.3f,\"clips_per_s\":%.3f,\"gflop_per_clip\":%.4f,\"gflop_per_s\":%.2f,\"fraction_of_sgemm\":%.3f",
+                                        r.precision.rawValue, KernelDispatch.kernelName(r.precision), r.seconds * 1000 / Double(clips), Double(clips) / r.seconds,
+                                        r.flops / Double(clips) / 1e9, r.flops / r.seconds / 1e9, r.flops / r.seconds / 1e9 / gemmRate)
+                    if r.name == "r2plus1d_18", let f = fp32Seconds { fields += String(format: ",\"speedup_vs_fp32\":%.3f", f / r.seconds) }
+                    if let d = r.deviation { fields += String(format: ",\"max_rel_diff_vs_fp32\":%.3e", d) }
+                    parts.append("\"\(key(r))\":{\(fields)}")
                 }
-                print(String(format: "{\"threads\":%d,\"clips_per_pass\":%d,\"audio_frames\":%d,\"blas_core\":\"%@\",\"sgemm_%d_gflop_per_s\":%.2f,\"emopipe_gemm_%d_gflop_per_s\":%.2f,%@}",
-                             threads, clips, frames, Parallelism.blasCore, g, gemmRate, g, ownRate, parts.joined(separator: ",")))
+                print(String(format: "{\"cpu\":\"%@\",\"cpu_features\":\"%@\",\"kernels\":\"%@\",\"threads\":%d,\"clips_per_pass\":%d,\"audio_frames\":%d,\"blas_core\":\"%@\",\"sgemm_%d_gflop_per_s\":%.2f,\"emopipe_gemm_%d_gflop_per_s\":%.2f,%@}",
+                             KernelDispatch.cpuName, KernelDispatch.cpuFeatureList, KernelDispatch.summary, threads, clips, frames, Parallelism.blasCore,
+                             g, gemmRate, g, ownRate, parts.joined(separator: ",")))
             } else {
-                print("threads \(threads), \(clips) clip(s) per pass, OpenBLAS core \(Parallelism.blasCore)")
-                print(String(format: "OpenBLAS sgemm %d³: %.1f GFLOP/s; emopipe's GEMM kernel on the same product: %.1f GFLOP/s", g, gemmRate, g, ownRate))
-                print("backbone         input          ms/clip   clips/s  GFLOP/clip  GFLOP/s  of sgemm")
-                for (r, input) in zip(rows, ["3×8×112×112", "1×64×\(frames)"]) {
-                    print(r.name.padding(toLength: 16, withPad: " ", startingAt: 0) + " " + input.padding(toLength: 13, withPad: " ", startingAt: 0)
-                          + String(format: " %8.2f  %8.2f  %10.3f  %7.1f  %7.0f%%",
-                                 r.seconds * 1000 / Double(clips), Double(clips) / r.seconds, r.flops / Double(clips) / 1e9,
-                                 r.flops / r.seconds / 1e9, 100 * r.flops / r.seconds / 1e9 / gemmRate))
+                print(Self.cpuLine)
+                print(KernelDispatch.summary)
+                print("threads \(threads), \(clips) clip(s) per pass, best of \(repeats), OpenBLAS core \(Parallelism.blasCore)")
+                print(String(format: "OpenBLAS sgemm %d³: %.1f GFLOP/s; emopipe's fp32 GEMM kernel on the same product: %.1f GFLOP/s", g, gemmRate, g, ownRate))
+                print("backbone         precision  input          ms/clip   clips/s  G(FL)OP/clip  G(FL)OP/s  of sgemm  vs fp32  max|Δ|/max|fp32|")
+                for r in rows {
+                    let input = r.name == "r2plus1d_18" ? "3×8×112×112" : "1×64×\(frames)"
+                    var line = r.name.padding(toLength: 16, withPad: " ", startingAt: 0) + " " + r.precision.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + " " + input.padding(toLength: 13, withPad: " ", startingAt: 0)
+                        + String(format: " %8.2f  %8.2f  %12.3f  %9.1f  %7.0f%%", r.seconds * 1000 / Double(clips), Double(clips) / r.seconds,
+                                 r.flops / Double(clips) / 1e9, r.flops / r.seconds / 1e9, 100 * r.flops / r.seconds / 1e9 / gemmRate)
+                    if r.name == "r2plus1d_18", let f = fp32Seconds { line += String(format: "  %6.2f×", f / r.seconds) } else { line += "        " }
+                    if let d = r.deviation { line += String(format: "  %.1e", d) }
+                    print(line)
                 }
             }
         }
     }
 
-    /// Each convolution of R(2+1)D-18 alone on random data of its input shape (best of `repeats`).
-    func timeLayers(_ visual: R2Plus1D18) {
-        log("layer                              input (N,T,H,W,C)          kernel   stride       ms   GFLOP/s")
+    /// `--kernels`: every micro-kernel against its reference, then timed alone on one thread.
+    func runKernels() {
+        log("emopipe bench --kernels: each kernel checked against its plain reference, then timed alone (one thread, best of \(max(repeats, 5)))")
+        let reports = KernelHarness.run(repeats: max(repeats, 5))
+        if json {
+            let items = reports.map { r in
+                String(format: "{\"kernel\":\"%@\",\"isa\":\"%@\",\"shape\":\"%@\",\"check\":\"%@\",\"passed\":%@,\"ms\":%.4f,\"rate\":%.2f,\"unit\":\"%@\"%@}",
+                       r.kernel, r.isa, r.shape, r.check, r.passed ? "true" : "false", r.milliseconds, r.rate, r.unit,
+                       r.peakFraction.map { String(format: ",\"instruction\":\"%@\",\"fraction_of_peak\":%.3f", r.instruction ?? "", $0) } ?? "")
+            }
+            print("{\"cpu\":\"\(KernelDispatch.cpuName)\",\"cpu_features\":\"\(KernelDispatch.cpuFeatureList)\",\"kernels\":[\(items.joined(separator: ","))]}")
+        } else {
+            print(Self.cpuLine)
+            print(KernelDispatch.summary)
+            print("kernel         isa           shape                        check                                  ms      rate            of peak")
+            for r in reports {
+                func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+                var line = pad(r.kernel, 14) + " " + pad(r.isa, 13) + " " + pad(r.shape, 28) + " " + pad(r.check, 36)
+                    + String(format: " %8.3f  %7.1f %@", r.milliseconds, r.rate, pad(r.unit, 9))
+                if let f = r.peakFraction { line += String(format: " %5.1f %% of %@", 100 * f, r.instruction ?? "") }
+                print(line)
+            }
+        }
+        if reports.contains(where: { !$0.passed }) {
+            log("emopipe bench: a kernel differs from its reference (see the check column)")
+            Foundation.exit(1)
+        }
+    }
+
+    /// Each convolution of R(2+1)D-18 alone on random data of its input shape (best of `repeats`), in the model's precision.
+    func timeLayers(_ visual: R2Plus1D18, label: String) {
+        log("[\(label)] layer                        input (N,T,H,W,C)          kernel   stride       ms   G(FL)OP/s")
         var total = 0.0
         for (name, conv, s) in visual.convolutions(for: ActivationShape(n: clips, t: 8, h: 112, w: 112, c: 3)) {
             let x = SyntheticWeights.uniformTensor("bench:" + name, shape: [s.count])
+            for i in 0..<x.count { x[i] = abs(x[i]) }   // post-ReLU inputs are non-negative (int8 needs it)
             let y = Tensor(zeros: [conv.outputShape(s)!.count])
-            let scratch = ScratchBuffer()
-            conv.forward(x.pointer, s, into: y.pointer, relu: true, scratch: scratch)
+            let scratch = ScratchBuffer(), converted = ScratchBuffer()
+            let reduced = visual.reducedConvolution(conv)
+            func pass() {
+                if let reduced { reduced.forward(x.pointer, s, into: y.pointer, relu: true, scratch: scratch, converted: converted, threads: threads) }
+                else { conv.forward(x.pointer, s, into: y.pointer, relu: true, scratch: scratch, threads: threads) }
+            }
+            pass()
             var best = Double.infinity
-            for _ in 0..<repeats { best = min(best, Self.seconds { conv.forward(x.pointer, s, into: y.pointer, relu: true, scratch: scratch) }) }
+            for _ in 0..<repeats { best = min(best, Self.seconds(pass)) }
             total += best
             let g = conv.geometry
             func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
-            log(pad(name, 34) + " " + pad("(\(s.n),\(s.t),\(s.h),\(s.w),\(s.c))", 26) + " " + pad("\(g.kt)×\(g.kh)×\(g.kw)", 8) + " "
+            log(pad("[\(label)] " + name, 36) + " " + pad("(\(s.n),\(s.t),\(s.h),\(s.w),\(s.c))", 26) + " " + pad("\(g.kt)×\(g.kh)×\(g.kw)", 8) + " "
                 + pad("\(g.st),\(g.sh),\(g.sw)", 9) + String(format: " %7.2f  %7.1f", best * 1000, conv.flops(s) / best / 1e9))
         }
-        log(String(format: "sum of convolutions: %.1f ms", total * 1000))
+        log(String(format: "[%@] sum of convolutions: %.1f ms", label, total * 1000))
     }
 }
