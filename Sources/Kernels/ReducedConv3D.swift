@@ -103,12 +103,13 @@ public final class ReducedConv3D: @unchecked Sendable {   // immutable after ini
     /// Bytes of converted input `forward` needs in `converted` for input shape `s`.
     public func convertedBytes(_ s: ActivationShape) -> Int { s.positions * channelStride * elementBytes }
 
-    /// y = act(conv(x) + bias (+ residual)) in this precision; same contract as `Conv3D.forward`.
+    /// y = act(conv(x) + bias (+ residual)) in this precision; same contract as `Conv3D.forward` (`rows`: only these
+    /// output rows; the input is still converted whole, and int8's per-clip scales come from the whole clip).
     /// `x` must be ≥ 0 for int8. `converted` holds the converted input, `scratch` the workers' tiles.
     @discardableResult
     public func forward(_ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
                         residual: UnsafePointer<Float>? = nil, relu: Bool, scratch: ScratchBuffer, converted: ScratchBuffer,
-                        threads: Int) -> ActivationShape {
+                        threads: Int, rows selected: [Range<Int>]? = nil) -> ActivationShape {
         guard let o = outputShape(s) else { preconditionFailure("\(geometry) cannot take input \(s)") }
         let g = geometry, cout = g.outChannels, cin = g.inChannels, cs = channelStride, eb = elementBytes
         let rows = o.positions, inRows = s.positions
@@ -154,7 +155,7 @@ public final class ReducedConv3D: @unchecked Sendable {   // immutable after ini
         }
 
         // 2. Tiles of output rows: GEMM (int32 sums stored in y's memory for int8), then the epilogue.
-        let (tileRows, tiles) = tilingSource.tiling(rows: rows, workers: workers0)
+        let (tileRows, tiles, starts) = tilingSource.tiles(rows: rows, ranges: selected, workers: workers0)
         let workers = max(1, min(threads, tiles))
         let k = kPadded
         let patchBytes = path == .im2col ? tileRows * k * eb : 0
@@ -185,7 +186,7 @@ public final class ReducedConv3D: @unchecked Sendable {   // immutable after ini
                     while true {
                         let tile = nextTile.wrappingAdd(1, ordering: .relaxed).oldValue
                         if tile >= tiles { break }
-                        let r0 = tile * tileRows, m = min(tileRows, rows - r0)
+                        let (r0, m) = starts?[tile] ?? (tile * tileRows, min(tileRows, rows - tile * tileRows))
                         let out = y + r0 * cout
                         switch path {
                         case .pointwise:
