@@ -132,11 +132,41 @@ struct BenchCommand: ParsableCommand {
                                   layer4: outputs[i].pointer, pooled: pooled.pointer, threads: threads)
             }
             for i in modes.indices { visualPass(i) }
+            // The same with the pipeline's clips of consecutive frames (clip f: every 4th frame back from f), each pass
+            // continuing the sequence, with ClipReuse (fp32 and bf16; int8 shares nothing between clips).
+            let slidingModes = modes.indices.filter { modes[$0] != .int8 }
+            let pool = (0..<40).map { SyntheticWeights.uniformTensor("bench:frame\($0)", shape: [3, 112 * 112]) }
+            let slidingInput = Tensor(zeros: [clips, 3, 8, 112, 112]), slidingOutput = Tensor(zeros: [clips, 25088])
+            var slidingNext = slidingModes.map { _ in 100 }   // next clip end per mode
+            let reuses = slidingModes.map { _ in ClipReuse() }
+            func slidingPass(_ j: Int) {
+                let i = slidingModes[j]
+                var keys: [Int] = []
+                for c in 0..<clips {
+                    let f = slidingNext[j] + c
+                    for t in 0..<8 {
+                        let key = f - 28 + 4 * t
+                        keys.append(key)
+                        for ch in 0..<3 {
+                            (slidingInput.pointer + ((c * 3 + ch) * 8 + t) * 112 * 112).update(from: pool[key % pool.count].pointer + ch * 112 * 112, count: 112 * 112)
+                        }
+                    }
+                }
+                slidingNext[j] += clips
+                models[i].forward(clips: slidingInput.pointer, n: clips, t: 8, h: 112, w: 112, workspace: workspaces[i],
+                                  layer4: slidingOutput.pointer, pooled: pooled.pointer, threads: threads, frameKeys: keys, reuse: reuses[j])
+            }
+            for j in slidingModes.indices { slidingPass(j) }
             var visualBest = [Double](repeating: .infinity, count: modes.count), visualCPU = visualBest
+            var slidingBest = [Double](repeating: .infinity, count: slidingModes.count), slidingCPU = slidingBest
             for _ in 0..<repeats {
                 for i in modes.indices {
                     let (wall, cpu) = Self.wallAndCPU { visualPass(i) }
                     visualBest[i] = min(visualBest[i], wall); visualCPU[i] = min(visualCPU[i], cpu)
+                }
+                for j in slidingModes.indices {
+                    let (wall, cpu) = Self.wallAndCPU { slidingPass(j) }
+                    slidingBest[j] = min(slidingBest[j], wall); slidingCPU[j] = min(slidingCPU[j], cpu)
                 }
             }
             let visualFlops = fp32.flops(clips: clips)
@@ -161,12 +191,20 @@ struct BenchCommand: ParsableCommand {
 
             if layers { for (i, m) in models.enumerated() { timeLayers(m, label: modes[i].rawValue) } }
 
-            struct Row { let name: String; let precision: Precision; let seconds: Double; let cpu: Double; let flops: Double; let deviation: Double? }
+            struct Row { let name: String; let precision: Precision; let seconds: Double; let cpu: Double; let flops: Double; let deviation: Double?
+                         var sliding = false; var skipped: Double? = nil }
             var rows = modes.indices.map { Row(name: "r2plus1d_18", precision: modes[$0], seconds: visualBest[$0], cpu: visualCPU[$0], flops: visualFlops,
                                                deviation: modes.contains(.fp32) ? deviation[$0] : nil) }
+            for (j, i) in slidingModes.enumerated() {
+                rows.append(Row(name: "r2plus1d_18", precision: modes[i], seconds: slidingBest[j], cpu: slidingCPU[j], flops: visualFlops, deviation: nil,
+                                sliding: true, skipped: reuses[j].skippedFlops / max(1, reuses[j].totalFlops)))
+            }
             rows.append(Row(name: "resnet18_audio", precision: .fp32, seconds: audioBest, cpu: audioCPU, flops: audioFlops, deviation: nil))
             let fp32Seconds = modes.firstIndex(of: .fp32).map { visualBest[$0] }
-            func key(_ r: Row) -> String { r.name == "r2plus1d_18" && r.precision != .fp32 ? "r2plus1d_18_\(r.precision.rawValue)" : r.name }
+            func key(_ r: Row) -> String {
+                guard r.name == "r2plus1d_18" else { return r.name }
+                return r.name + (r.precision != .fp32 ? "_\(r.precision.rawValue)" : "") + (r.sliding ? "_sliding_reuse" : "")
+            }
             if json {
                 var parts: [String] = []
                 for r in rows {
@@ -175,6 +213,7 @@ struct BenchCommand: ParsableCommand {
                                         r.flops / Double(clips) / 1e9, r.flops / r.seconds / 1e9, r.flops / r.seconds / 1e9 / gemmRate)
                     if r.name == "r2plus1d_18", let f = fp32Seconds { fields += String(format: ",\"speedup_vs_fp32\":%.3f", f / r.seconds) }
                     if let d = r.deviation { fields += String(format: ",\"max_rel_diff_vs_fp32\":%.3e", d) }
+                    if let k = r.skipped { fields += String(format: ",\"sliding_clips\":true,\"skipped_fraction\":%.4f", k) }
                     parts.append("\"\(key(r))\":{\(fields)}")
                 }
                 print(String(format: "{\"cpu\":\"%@\",\"cpu_features\":\"%@\",\"kernels\":\"%@\",\"threads\":%d,\"clips_per_pass\":%d,\"audio_frames\":%d,\"blas_core\":\"%@\",\"sgemm_%d_gflop_per_s\":%.2f,\"emopipe_gemm_%d_gflop_per_s\":%.2f,%@}",
@@ -185,17 +224,22 @@ struct BenchCommand: ParsableCommand {
                 print(KernelDispatch.summary)
                 print("threads \(threads), \(clips) clip(s) per pass, best of \(repeats), OpenBLAS core \(Parallelism.blasCore)")
                 print(String(format: "OpenBLAS sgemm %d³: %.1f GFLOP/s; emopipe's fp32 GEMM kernel on the same product: %.1f GFLOP/s", g, gemmRate, g, ownRate))
-                print("backbone         precision  input          ms/clip   clips/s  G(FL)OP/clip  G(FL)OP/s  of sgemm  vs fp32  CPU ms/clip  max|Δ|/max|fp32|")
+                print("backbone         mode          input          ms/clip   clips/s  G(FL)OP/clip  G(FL)OP/s  of sgemm  vs fp32  CPU ms/clip  max|Δ|/max|fp32|")
                 for r in rows {
                     let input = r.name == "r2plus1d_18" ? "3×8×112×112" : "1×64×\(frames)"
-                    var line = r.name.padding(toLength: 16, withPad: " ", startingAt: 0) + " " + r.precision.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                    let mode = r.precision.rawValue + (r.sliding ? " sliding" : "")
+                    var line = r.name.padding(toLength: 16, withPad: " ", startingAt: 0) + " " + mode.padding(toLength: 13, withPad: " ", startingAt: 0)
                         + " " + input.padding(toLength: 13, withPad: " ", startingAt: 0)
                         + String(format: " %8.2f  %8.2f  %12.3f  %9.1f  %7.0f%%", r.seconds * 1000 / Double(clips), Double(clips) / r.seconds,
                                  r.flops / Double(clips) / 1e9, r.flops / r.seconds / 1e9, 100 * r.flops / r.seconds / 1e9 / gemmRate)
                     if r.name == "r2plus1d_18", let f = fp32Seconds { line += String(format: "  %6.2f×", f / r.seconds) } else { line += "         " }
                     line += String(format: "  %11.2f", r.cpu * 1000 / Double(clips))
                     if let d = r.deviation { line += String(format: "  %.1e", d) }
+                    if let k = r.skipped { line += String(format: "  (%.1f %% of the work skipped, same bits)", 100 * k) }
                     print(line)
+                }
+                if !slidingModes.isEmpty {
+                    print("sliding: the pipeline's clips of consecutive frames (every 4th frame back), with ClipReuse; FLOP rates count the whole clip")
                 }
             }
         }
