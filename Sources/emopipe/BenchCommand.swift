@@ -276,8 +276,8 @@ struct BenchCommand: ParsableCommand {
 
     /// Each convolution of R(2+1)D-18 alone on random data of its input shape (best of `repeats`), in the model's precision.
     func timeLayers(_ visual: R2Plus1D18, label: String) {
-        log("[\(label)] layer                        input (N,T,H,W,C)          kernel   stride       ms   G(FL)OP/s")
-        var total = 0.0
+        log("[\(label)] layer                        input (N,T,H,W,C)          kernel   stride       ms   G(FL)OP/s   CPU ms")
+        var total = 0.0, totalCPU = 0.0
         for (name, conv, s) in visual.convolutions(for: ActivationShape(n: clips, t: 8, h: 112, w: 112, c: 3)) {
             let x = SyntheticWeights.uniformTensor("bench:" + name, shape: [s.count])
             for i in 0..<x.count { x[i] = abs(x[i]) }   // post-ReLU inputs are non-negative (int8 needs it)
@@ -289,14 +289,14 @@ struct BenchCommand: ParsableCommand {
                 else { conv.forward(x.pointer, s, into: y.pointer, relu: true, scratch: scratch, threads: threads) }
             }
             pass()
-            var best = Double.infinity
-            for _ in 0..<repeats { best = min(best, Self.seconds(pass)) }
-            total += best
+            var best = Double.infinity, bestCPU = Double.infinity
+            for _ in 0..<repeats { let (w, c) = Self.wallAndCPU(pass); best = min(best, w); bestCPU = min(bestCPU, c) }
+            total += best; totalCPU += bestCPU
             let g = conv.geometry
             func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
             log(pad("[\(label)] " + name, 36) + " " + pad("(\(s.n),\(s.t),\(s.h),\(s.w),\(s.c))", 26) + " " + pad("\(g.kt)×\(g.kh)×\(g.kw)", 8) + " "
-                + pad("\(g.st),\(g.sh),\(g.sw)", 9) + String(format: " %7.2f  %7.1f", best * 1000, conv.flops(s) / best / 1e9))
+                + pad("\(g.st),\(g.sh),\(g.sw)", 9) + String(format: " %7.2f  %7.1f  %7.2f", best * 1000, conv.flops(s) / best / 1e9, bestCPU * 1000))
         }
-        log(String(format: "[%@] sum of convolutions: %.1f ms", label, total * 1000))
+        log(String(format: "[%@] sum of convolutions: %.1f ms (CPU %.1f ms)", label, total * 1000, totalCPU * 1000))
     }
 }
