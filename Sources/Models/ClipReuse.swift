@@ -26,6 +26,9 @@ public final class ClipReuse {
 
     public init(capacityClips: Int = 4) { self.capacityClips = max(0, capacityClips) }
 
+    /// Zeroes the counters (the kept positions stay).
+    public func resetStatistics() { skippedFlops = 0; totalFlops = 0; reusedPositions = 0; positions = 0 }
+
     /// Keeps one zone convolution's padding-free positions: slots of one frame's rows each, FIFO.
     final class Store {
         let rowFloats: Int
