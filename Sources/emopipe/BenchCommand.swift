@@ -85,9 +85,8 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             try KernelDispatch.checkEnvironment()
-            Parallelism.setThreads(threads)
             if kernels { return runKernels() }
-            log("emopipe bench: \(threads) thread(s), OpenBLAS core \(Parallelism.blasCore), \(clips) clip(s) per pass, best of \(repeats)")
+            log("emopipe bench: \(threads) thread(s), OpenBLAS core \(OpenBLAS.coreName), \(clips) clip(s) per pass, best of \(repeats)")
             log("emopipe bench: \(Self.cpuLine); \(KernelDispatch.summary)")
 
             // sgemm reference
@@ -95,7 +94,7 @@ struct BenchCommand: ParsableCommand {
             let a = Tensor(shape: [g, g]) { for i in 0..<$0.count { $0[i] = Float(i % 17) * 0.01 } }
             let b = Tensor(shape: [g, g]) { for i in 0..<$0.count { $0[i] = Float(i % 13) * 0.01 } }
             let c = Tensor(zeros: [g, g])
-            func gemm() { sgemm(m: g, n: g, k: g, a: a.pointer, lda: g, b: b.pointer, ldb: g, c: c.pointer, ldc: g) }
+            func gemm() { sgemm(m: g, n: g, k: g, a: a.pointer, lda: g, b: b.pointer, ldb: g, c: c.pointer, ldc: g, threads: threads) }
             gemm()
             var gemmBest = Double.infinity
             for _ in 0..<repeats { gemmBest = min(gemmBest, Self.seconds(gemm)) }
@@ -221,12 +220,12 @@ struct BenchCommand: ParsableCommand {
                     parts.append("\"\(key(r))\":{\(fields)}")
                 }
                 print(String(format: "{\"cpu\":\"%@\",\"cpu_features\":\"%@\",\"kernels\":\"%@\",\"threads\":%d,\"clips_per_pass\":%d,\"audio_frames\":%d,\"blas_core\":\"%@\",\"sgemm_%d_gflop_per_s\":%.2f,\"emopipe_gemm_%d_gflop_per_s\":%.2f,%@}",
-                             KernelDispatch.cpuName, KernelDispatch.cpuFeatureList, KernelDispatch.summary, threads, clips, frames, Parallelism.blasCore,
+                             KernelDispatch.cpuName, KernelDispatch.cpuFeatureList, KernelDispatch.summary, threads, clips, frames, OpenBLAS.coreName,
                              g, gemmRate, g, ownRate, parts.joined(separator: ",")))
             } else {
                 print(Self.cpuLine)
                 print(KernelDispatch.summary)
-                print("threads \(threads), \(clips) clip(s) per pass, best of \(repeats), OpenBLAS core \(Parallelism.blasCore)")
+                print("threads \(threads), \(clips) clip(s) per pass, best of \(repeats), OpenBLAS core \(OpenBLAS.coreName)")
                 print(String(format: "OpenBLAS sgemm %d³: %.1f GFLOP/s; emopipe's fp32 GEMM kernel on the same product: %.1f GFLOP/s", g, gemmRate, g, ownRate))
                 print("backbone         mode          input          ms/clip   clips/s  G(FL)OP/clip  G(FL)OP/s  of sgemm  vs fp32  CPU ms/clip  max|Δ|/max|fp32|")
                 for r in rows {
