@@ -11,7 +11,7 @@ extension Precision: ExpressibleByArgument {}
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time R(2+1)D-18 (each precision) and ResNet-18 with synthetic weights; report ms/clip, clips/s, GFLOP/s and the sgemm rate.",
+        abstract: "Time R(2+1)D-18 and ResNet-18 in each precision with synthetic weights; report ms/clip, clips/s, GFLOP/s and the sgemm rate.",
         discussion: """
         The precisions are timed in turns (fp32, bf16, int8, fp32, …) so that a busy machine slows them alike; the best \
         pass of each is reported. FLOPs count 2 per multiply-add of every convolution, padded taps included (40.5 GFLOP per \
@@ -27,7 +27,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed forward passes per backbone and precision (after one warm-up pass); the fastest is reported.")
     var repeats: Int = 3
 
-    @Option(help: "Visual backbone precision to time (repeatable; default: every one: fp32, bf16, int8).")
+    @Option(help: "Precision to time (repeatable; default: every one: fp32, bf16, int8).")
     var precision: [Precision] = []
 
     @Option(help: "Spectrogram frames for the audio backbone.")
@@ -182,15 +182,23 @@ struct BenchCommand: ParsableCommand {
                 for i in modes.indices { deviation[i] = Double(maxAbsDifference(outputs[i], ref)) / max(scale, 1e-30) }
             }
 
-            // ResNet-18 on `clips` spectrograms of 1×64×frames
+            // ResNet-18 on `clips` spectrograms of 1×64×frames, each precision.
             let ain = SyntheticWeights.uniformTensor("bench:spectrograms", shape: [clips, 1, 64, frames])
-            let aws = ResNet18.Workspace()
-            let feats = Tensor(zeros: [clips, 512])
-            func audioPass() { audio.forward(spectrograms: ain.pointer, n: clips, height: 64, frames: frames, workspace: aws, features: feats.pointer, threads: threads) }
-            audioPass()
-            var audioBest = Double.infinity, audioCPU = Double.infinity
-            for _ in 0..<max(repeats, 5) { let (w, c) = Self.wallAndCPU(audioPass); audioBest = min(audioBest, w); audioCPU = min(audioCPU, c) }
+            let audios = modes.map { $0 == .fp32 ? audio : ResNet18(audio, precision: $0) }
+            let aws = modes.map { _ in ResNet18.Workspace() }
+            let feats = modes.map { _ in Tensor(zeros: [clips, 512]) }
+            func audioPass(_ i: Int) { audios[i].forward(spectrograms: ain.pointer, n: clips, height: 64, frames: frames, workspace: aws[i], features: feats[i].pointer, threads: threads) }
+            for i in modes.indices { audioPass(i) }
+            var audioBest = [Double](repeating: .infinity, count: modes.count), audioCPU = audioBest
+            for _ in 0..<max(repeats, 5) {
+                for i in modes.indices { let (w, c) = Self.wallAndCPU { audioPass(i) }; audioBest[i] = min(audioBest[i], w); audioCPU[i] = min(audioCPU[i], c) }
+            }
             let audioFlops = audio.flops(n: clips, frames: frames)
+            var audioDeviation = [Double](repeating: 0, count: modes.count)
+            if let f = modes.firstIndex(of: .fp32) {
+                let scale = Double((0..<feats[f].count).reduce(Float(0)) { max($0, abs(feats[f][$1])) })
+                for i in modes.indices { audioDeviation[i] = Double(maxAbsDifference(feats[i], feats[f])) / max(scale, 1e-30) }
+            }
 
             if layers { for (i, m) in models.enumerated() { timeLayers(m, label: modes[i].rawValue) } }
 
@@ -202,19 +210,22 @@ struct BenchCommand: ParsableCommand {
                 rows.append(Row(name: "r2plus1d_18", precision: modes[i], seconds: slidingBest[j], cpu: slidingCPU[j], flops: visualFlops, deviation: nil,
                                 sliding: true, skipped: reuses[j].skippedFlops / max(1, reuses[j].totalFlops)))
             }
-            rows.append(Row(name: "resnet18_audio", precision: .fp32, seconds: audioBest, cpu: audioCPU, flops: audioFlops, deviation: nil))
+            for i in modes.indices {
+                rows.append(Row(name: "resnet18_audio", precision: modes[i], seconds: audioBest[i], cpu: audioCPU[i], flops: audioFlops,
+                                deviation: modes.contains(.fp32) ? audioDeviation[i] : nil))
+            }
             let fp32Seconds = modes.firstIndex(of: .fp32).map { visualBest[$0] }
             func key(_ r: Row) -> String {
-                guard r.name == "r2plus1d_18" else { return r.name }
-                return r.name + (r.precision != .fp32 ? "_\(r.precision.rawValue)" : "") + (r.sliding ? "_sliding_reuse" : "")
+                r.name + (r.precision != .fp32 ? "_\(r.precision.rawValue)" : "") + (r.sliding ? "_sliding_reuse" : "")
             }
+            let audioFP32Seconds = modes.firstIndex(of: .fp32).map { audioBest[$0] }
             if json {
                 var parts: [String] = []
                 for r in rows {
                     var fields = String(format: "\"precision\":\"%@\",\"kernel\":\"%@\",\"cpu_ms_per_clip\":%.3f,\"ms_per_clip\":%.3f,\"clips_per_s\":%.3f,\"gflop_per_clip\":%.4f,\"gflop_per_s\":%.2f,\"fraction_of_sgemm\":%.3f",
                                         r.precision.rawValue, KernelDispatch.kernelName(r.precision), r.cpu * 1000 / Double(clips), r.seconds * 1000 / Double(clips), Double(clips) / r.seconds,
                                         r.flops / Double(clips) / 1e9, r.flops / r.seconds / 1e9, r.flops / r.seconds / 1e9 / gemmRate)
-                    if r.name == "r2plus1d_18", let f = fp32Seconds { fields += String(format: ",\"speedup_vs_fp32\":%.3f", f / r.seconds) }
+                    if let f = r.name == "r2plus1d_18" ? fp32Seconds : audioFP32Seconds { fields += String(format: ",\"speedup_vs_fp32\":%.3f", f / r.seconds) }
                     if let d = r.deviation { fields += String(format: ",\"max_rel_diff_vs_fp32\":%.3e", d) }
                     if let k = r.skipped { fields += String(format: ",\"sliding_clips\":true,\"skipped_fraction\":%.4f", k) }
                     parts.append("\"\(key(r))\":{\(fields)}")
@@ -235,7 +246,7 @@ struct BenchCommand: ParsableCommand {
                         + " " + input.padding(toLength: 13, withPad: " ", startingAt: 0)
                         + String(format: " %8.2f  %8.2f  %12.3f  %9.1f  %7.0f%%", r.seconds * 1000 / Double(clips), Double(clips) / r.seconds,
                                  r.flops / Double(clips) / 1e9, r.flops / r.seconds / 1e9, 100 * r.flops / r.seconds / 1e9 / gemmRate)
-                    if r.name == "r2plus1d_18", let f = fp32Seconds { line += String(format: "  %6.2f×", f / r.seconds) } else { line += "         " }
+                    if let f = r.name == "r2plus1d_18" ? fp32Seconds : audioFP32Seconds { line += String(format: "  %6.2f×", f / r.seconds) } else { line += "         " }
                     line += String(format: "  %11.2f", r.cpu * 1000 / Double(clips))
                     if let d = r.deviation { line += String(format: "  %.1e", d) }
                     if let k = r.skipped { line += String(format: "  (%.1f %% of the work skipped, same bits)", 100 * k) }

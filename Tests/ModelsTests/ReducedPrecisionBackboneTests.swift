@@ -49,4 +49,20 @@ struct ReducedPrecisionBackboneTests {
             FileHandle.standardError.write(Data("\(precision) layer4: \(e4)\n\(precision) pooled: \(ep)\n".utf8))
         }
     }
+
+    @Test("ResNet-18 audio in bf16 and int8 stays close to the fp32 golden", .enabled(if: TestPaths.parityAvailable),
+          arguments: [(Precision.bf16, 0.02, 0.995), (Precision.int8, 0.05, 0.99)])
+    func audio(_ mode: (Precision, Double, Double)) throws {
+        let (precision, rmsBound, cosineBound) = mode
+        let golden = try TestPaths.parityFile("audio_backbone.golden.safetensors")
+        let model = ResNet18(SyntheticTSAV.audio, precision: precision)
+        #expect(model.precision == precision)
+        let out = try model.forward(try golden.tensor("input"), threads: 2)
+        let e = Self.error(out, try golden.tensor("features"), samples: 2)
+        #expect(e.rmsRelative < rmsBound && e.cosine > cosineBound, "\(precision) audio features: \(e)")
+        #expect(e.rmsRelative > 1e-5, "\(precision) equals fp32: the reduced kernels did not run")
+        if ProcessInfo.processInfo.environment["EMOPIPE_REPORT"] != nil {
+            FileHandle.standardError.write(Data("\(precision) audio features: \(e)\n".utf8))
+        }
+    }
 }
