@@ -35,13 +35,17 @@ public final class EmotionPipeline {
     public let features: any FeatureExtractor
     public let rules: ProtocolRules
     public let smoothing: Bool
+    /// Threads of the head's calls (the features have their own).
+    public let threads: Int
     public let timings = StageTimings()
 
-    public init(head: any FusionHead, features: any FeatureExtractor, rules: ProtocolRules = .clean, smoothing: Bool = true) {
+    public init(head: any FusionHead, features: any FeatureExtractor, rules: ProtocolRules = .clean, smoothing: Bool = true,
+                threads: Int) {
         self.head = head
         self.features = features
         self.rules = rules
         self.smoothing = smoothing
+        self.threads = threads
     }
 
     /// Runs the frames of `source` with the audio of `audio`: `emit` gets each row in order, `rowsDone` is called
@@ -123,7 +127,7 @@ public final class EmotionPipeline {
             silentRows.removeAll(keepingCapacity: true)
 
             let (audioIn, visualIn) = run.inputs(sequences: batch.sequences)
-            let (v, a) = try timings.measure(.head) { try head.forward(audio: audioIn, visual: visualIn) }
+            let (v, a) = try timings.measure(.head) { try head.forward(audio: audioIn, visual: visualIn, threads: threads) }
             for row in 0..<batch.rows {
                 let end = plan.clipEnd(batch: batch.index, row: row)
                 if end <= batch.frameCount { smoother.set(frame: end, valence: Double(v.data[row]), arousal: Double(a.data[row])) }

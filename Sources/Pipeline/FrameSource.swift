@@ -41,9 +41,13 @@ public final class VideoFaceSource: FrameSource {
     public private(set) var lastFrame: VideoFrame?
     public private(set) var lastFaceResult: FaceResult?
 
-    public init(path: String, tracker: FaceTracker) throws {
+    /// Threads of the face detector's calls.
+    public let threads: Int
+
+    public init(path: String, tracker: FaceTracker, threads: Int) throws {
         decoder = try VideoDecoder(path: path)
         self.tracker = tracker
+        self.threads = threads
     }
 
     public var summary: String {
@@ -60,7 +64,7 @@ public final class VideoFaceSource: FrameSource {
         let t0 = DispatchTime.now()
         guard let frame = try decoder.next() else { return nil }
         let t1 = DispatchTime.now()
-        let face = tracker.process(frame)
+        let face = tracker.process(frame, threads: threads)
         let t2 = DispatchTime.now()
         timings.add(.decode, t0, t1)
         timings.add(.face, t1, t2)

@@ -49,8 +49,9 @@ public final class PipelineInput {
         self.warnings = warnings; self.files = files; self.options = options
     }
 
-    /// Opens `path`. `faces` is called only for a video (a crop folder needs no face models).
-    public static func open(_ path: String, options: InputOptions = InputOptions(),
+    /// Opens `path`. `faces` is called only for a video (a crop folder needs no face models); `threads` is the face
+    /// detector's thread count.
+    public static func open(_ path: String, options: InputOptions = InputOptions(), threads: Int,
                             faces: () throws -> FaceModels) throws -> PipelineInput {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
@@ -63,7 +64,7 @@ public final class PipelineInput {
             throw PipelineError(options.audio, "--audio is for crop folders", remedy: "a video's own audio is used; drop --audio")
         }
         let tracker = try faces().tracker(options.face)
-        let video = try VideoFaceSource(path: path, tracker: tracker)
+        let video = try VideoFaceSource(path: path, tracker: tracker, threads: threads)
         let decoder = try AudioDecoder.open(path: path, alignTo: video.decoder.info.startTime ?? 0)
         return PipelineInput(path: path, kind: .video, frames: video, audio: StreamingAudio(reader: decoder),
                              warnings: decoder == nil ? [noAudio(path)] : [], files: [path], options: options)

@@ -44,7 +44,7 @@ public final class Session {
 
     /// Opens one input (a video, or a crop folder); see `PipelineInput`.
     public func open(_ path: String, options: InputOptions = InputOptions()) throws -> PipelineInput {
-        try PipelineInput.open(path, options: options, faces: faceModels)
+        try PipelineInput.open(path, options: options, threads: threads, faces: faceModels)
     }
 
     /// Runs `input` to its rows, handing each to `emit` in order as soon as it is final; `rowsDone` is called after
@@ -53,11 +53,10 @@ public final class Session {
     /// number never appeared.
     public func run(_ input: PipelineInput, progress: ((Int) -> Void)? = nil, rowsDone: (() throws -> Void)? = nil,
                     emit: (FrameOutput) throws -> Void) throws -> RunSummary {
-        // OpenBLAS's own thread pool follows this session's value; emopipe's calls get it explicitly.
-        Parallelism.setThreads(threads)
         let features = try self.features ?? BackboneFeatures(model: model, clipBatch: settings.clipBatch, threads: threads)
         self.features = features
-        let pipeline = EmotionPipeline(head: model.head, features: features, rules: settings.rules, smoothing: settings.smoothing)
+        let pipeline = EmotionPipeline(head: model.head, features: features, rules: settings.rules, smoothing: settings.smoothing,
+                                       threads: threads)
         let summary = try pipeline.run(frames: input.frames, audio: input.audio, progress: progress, rowsDone: rowsDone, emit: emit)
         guard summary.frames > 0 else {
             throw PipelineError(input.path, "no frame could be decoded", remedy: "`emopipe probe \(input.path) --decode` shows what emopipe reads")

@@ -1,7 +1,8 @@
 import Foundation
 
-/// The number of threads a run uses: a value passed from the command down to every backbone, head and face call.
-/// OpenBLAS's process-wide setting is made to follow it when a run starts; it is never read back.
+/// The number of threads a run uses: a value passed from the command down to every backbone, head and face call
+/// (`threads:`). OpenBLAS's process-wide setting follows the value of each call (`Kernels.sgemm`); nothing reads a
+/// global back.
 public enum ThreadCount {
     /// More workers than this only cost memory and scheduling; the bound also keeps C `int` conversions safe.
     public static let maximum = 1024

@@ -62,12 +62,10 @@ struct Faces: ParsableCommand {
         options.face.smoothing = !noSmoothing
         options.face.template = .fivePoint112(zoom: zoom)
         options.face.detector.profileOnFullFrame = profileDetection
-        let input = try PipelineInput.open(path, options: options, faces: FaceModels.load)
+        let input = try PipelineInput.open(path, options: options, threads: threads.threads, faces: FaceModels.load)
         guard let video = input.frames as? VideoFaceSource, let tracker = input.tracker else {
             throw PipelineError(path, "is a folder of crops: its faces are already aligned", remedy: "give a video")
         }
-        // The face detector's workers follow the kernels' thread setting.
-        Parallelism.setThreads(threads.threads)
         let info = video.decoder.info
         if let crops {
             do { try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true) } catch {

@@ -48,7 +48,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let input = try PipelineInput.open(self.input, options: InputOptions(audio: audio, frameRate: fps, subject: subject),
-                                           faces: FaceModels.load)
+                                           threads: threads.threads, faces: FaceModels.load)
         for w in input.warnings { warn(w) }
         // The outputs are created (and checked) before the model loads: a bad path fails at once.
         let rowsFile = try output.flatMap { $0 == "-" ? nil : try OutputFile(path: $0, protecting: input.files) }

@@ -13,7 +13,6 @@ struct TensorAudio: ParsableCommand {
     @OptionGroup var options: BackboneOptions
 
     func run() throws {
-        Parallelism.setThreads(options.threads.threads)
         let x = try options.readInput()
         guard x.rank == 4, x.shape[1] == 1, x.shape[0] >= 1, x.shape[2] >= 1, x.shape[3] >= 1 else {
             throw PipelineError(options.input, "`input` must be (N, 1, 64, T) spectrograms, got \(Tensor.shapeString(x.shape))", remedy: "write the spectrograms as (N, 1, 64, T)")

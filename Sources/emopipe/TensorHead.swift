@@ -44,7 +44,6 @@ struct TensorHead: ParsableCommand {
     }
 
     func run() throws {
-        Parallelism.setThreads(threads.threads)
         let spec = head
         let model: any FusionHead
         if let weights {
@@ -67,7 +66,7 @@ struct TensorHead: ParsableCommand {
         }
         let visual = try inputs.tensor(visualName)
 
-        var result = try model.forward(audio: audio, visual: visual)
+        var result = try model.forward(audio: audio, visual: visual, threads: threads.threads)
         if `repeat` > 1 {
             // Wall time per forward, and the process CPU time (all threads): on a busy machine the CPU time is the
             // steadier figure, and with --threads 1 it is the cost of the forward itself.
@@ -75,7 +74,7 @@ struct TensorHead: ParsableCommand {
             let cpuStart = processCPUSeconds()
             for _ in 0..<`repeat` {
                 let start = DispatchTime.now().uptimeNanoseconds
-                result = try model.forward(audio: audio, visual: visual)
+                result = try model.forward(audio: audio, visual: visual, threads: threads.threads)
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             let cpu = (processCPUSeconds() - cpuStart) * 1000 / Double(`repeat`)

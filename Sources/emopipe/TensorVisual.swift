@@ -50,7 +50,6 @@ struct TensorVisual: ParsableCommand {
     var withMax = false
 
     func run() throws {
-        Parallelism.setThreads(options.threads.threads)
         let x = try options.readInput()
         guard x.rank == 5, x.shape[1] == 3, x.shape[0] >= 1 else {
             throw PipelineError(options.input, "`input` must be (N, 3, T, H, W) normalized clips, got \(Tensor.shapeString(x.shape))", remedy: "write the clips as (N, 3, T, H, W)")

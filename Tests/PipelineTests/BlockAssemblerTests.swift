@@ -115,7 +115,7 @@ struct FakeHead: FusionHead {
     var name: String { "fake" }
     var visualFeatures: Int { Fake.visualWidth }
     var requiredSequenceLength: Int? { 16 }
-    func forward(audio: Tensor, visual: Tensor) throws -> (valence: Tensor, arousal: Tensor) {
+    func forward(audio: Tensor, visual: Tensor, threads: Int) throws -> (valence: Tensor, arousal: Tensor) {
         try validateInputs(audio: audio, visual: visual)
         let (b, l) = (audio.shape[0], audio.shape[1])
         let v = Tensor(zeros: [b, l]), a = Tensor(zeros: [b, l])
@@ -212,7 +212,7 @@ struct OfflineProtocol {
 
     func run(audio: [Float]?, smoothing: Bool) throws -> (rows: [FrameOutput], features: FakeFeatures) {
         let features = FakeFeatures()
-        let pipeline = EmotionPipeline(head: FakeHead(), features: features, rules: .clean, smoothing: smoothing)
+        let pipeline = EmotionPipeline(head: FakeHead(), features: features, rules: .clean, smoothing: smoothing, threads: 1)
         var rows: [FrameOutput] = []
         let summary = try pipeline.run(frames: FakeFrames(times: Self.times, hasFace: Self.hasFace),
                                        audio: StreamingAudio(reader: audio.map(FakeTrack.init))) { rows.append($0) }
