@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kernels
 import Models
+import Pipeline
 
 extension Precision: ExpressibleByArgument {}
 
@@ -18,22 +19,22 @@ struct BenchCommand: ParsableCommand {
         8×112×112 clip); for int8 the same count is reported as GOP/s. EMOPIPE_KERNELS=avx2 forces the AVX2 kernels.
         """)
 
-    @Option(help: "Threads for the matrix products (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threadsOption: ThreadsOption
+    var threads: Int { threadsOption.threads }
 
-    @Option(help: "Clips (visual, 3×8×112×112) and spectrograms (audio, 1×64×frames) per forward pass.")
+    @Option(parsing: .unconditional, help: "Clips (visual, 3×8×112×112) and spectrograms (audio, 1×64×frames) per forward pass.")
     var clips: Int = 4
 
-    @Option(help: "Timed forward passes per backbone and precision (after one warm-up pass); the fastest is reported.")
+    @Option(parsing: .unconditional, help: "Timed forward passes per backbone and precision (after one warm-up pass); the fastest is reported.")
     var repeats: Int = 3
 
     @Option(help: "Precision to time (repeatable; default: every one: fp32, bf16, int8).")
     var precision: [Precision] = []
 
-    @Option(help: "Spectrogram frames for the audio backbone.")
+    @Option(parsing: .unconditional, help: "Spectrogram frames for the audio backbone.")
     var frames: Int = 104
 
-    @Option(help: "Side of the square sgemm reference product.")
+    @Option(parsing: .unconditional, help: "Side of the square sgemm reference product.")
     var gemmSize: Int = 2048
 
     @Flag(help: "Also time every convolution of R(2+1)D-18 on its own, in each precision (stderr).")
@@ -48,9 +49,24 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Also write the synthetic TSAV weights used here to this safetensors file (for `emopipe tensor`).")
     var saveWeights: String?
 
+    @Option(help: "Instead of the backbones alone: run this input end to end in every speed mode and compare each mode's rows with exact mode's.")
+    var video: String?
+
+    @Option(name: .customLong("mode"), help: ArgumentHelp("With --video: a mode to run (repeatable): exact, fast, or PRECISION[/K] such as int8/4 (default: exact, bf16, int8, fp32/2/4/8, int8/2/4/8, fast).", valueName: "mode"))
+    var videoModes: [SpeedMode] = []
+
+    @Option(name: .customLong("model"), help: "With --video: a model folder (default: synthetic weights, every head).")
+    var modelFolder: String?
+
+    @Option(name: .customLong("head"), help: "With --video and --model: the head to use (default: the folder's only head).")
+    var videoHead: HeadSpec?
+
+    @Flag(name: .customLong("all-heads"), help: "With --video: compare the modes' accuracy for every head of the model folder (the synthetic one has all seven).")
+    var allHeads = false
+
     func validate() throws {
-        guard threads >= 1, clips >= 1, repeats >= 1, frames >= 1, gemmSize >= 1 else {
-            throw ValidationError("--threads, --clips, --repeats, --frames and --gemm-size must be at least 1")
+        guard clips >= 1, repeats >= 1, frames >= 1, gemmSize >= 1 else {
+            throw ValidationError("--clips, --repeats, --frames and --gemm-size must be at least 1")
         }
     }
 
@@ -74,7 +90,7 @@ struct BenchCommand: ParsableCommand {
         return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
     }
 
-    func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+    func log(_ s: String) { printError(s) }
 
     var precisions: [Precision] { precision.isEmpty ? Precision.allCases : Precision.allCases.filter(precision.contains) }
 
@@ -83,9 +99,10 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        try runReportingErrors {
+        do {   // errors are reported by EmoPipe.main, one line
             try KernelDispatch.checkEnvironment()
-            if kernels { return runKernels() }
+            if kernels { return try runKernels() }
+            if let video { return try runVideo(video) }
             log("emopipe bench: \(threads) thread(s), OpenBLAS core \(OpenBLAS.coreName), \(clips) clip(s) per pass, best of \(repeats)")
             log("emopipe bench: \(Self.cpuLine); \(KernelDispatch.summary)")
 
@@ -111,8 +128,7 @@ struct BenchCommand: ParsableCommand {
             let ownRate = 2 * pow(Double(g), 3) / ownBest / 1e9
 
             log("emopipe bench: generating synthetic TSAV weights")
-            let keys = try SyntheticWeights.parseKeys(TSAVBackbones.keysText)
-            let weightsFile = SyntheticWeights.writer(for: keys, metadata: ["made_by": "emopipe bench"])
+            let weightsFile = SyntheticWeights.writer(for: TSAVBackbones.stateDictKeys, metadata: ["made_by": "emopipe bench"])
             let bytes = try weightsFile.serialized()
             if let saveWeights { try writeAtomically(bytes, to: saveWeights) }
             let reader = StateDictReader(try SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
@@ -260,7 +276,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// `--kernels`: every micro-kernel against its reference, then timed alone on one thread.
-    func runKernels() {
+    func runKernels() throws {
         log("emopipe bench --kernels: each kernel checked against its plain reference, then timed alone (one thread, best of \(max(repeats, 5)))")
         let reports = KernelHarness.run(repeats: max(repeats, 5))
         if json {
@@ -283,8 +299,7 @@ struct BenchCommand: ParsableCommand {
             }
         }
         if reports.contains(where: { !$0.passed }) {
-            log("emopipe bench: a kernel differs from its reference (see the check column)")
-            Foundation.exit(1)
+            throw KernelDispatchError("a kernel differs from its plain reference (see the check column above; report it with `emopipe bench --kernels --json`)")
         }
     }
 
