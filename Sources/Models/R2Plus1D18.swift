@@ -267,12 +267,13 @@ public final class R2Plus1D18: @unchecked Sendable {
             } else if computed > 0 {
                 _ = conv(c, x, s, into: y, residual: residual, relu: relu, rows: ranges)
             }
-            for i in 0..<frames {
-                switch plan[i] {
-                case .compute:
-                    if let store, !signatures[i].contains(ClipReuse.padding) { store.put(signatures[i], from: y + i * frameFloats) }
-                case .duplicate(let j): (y + i * frameFloats).update(from: y + j * frameFloats, count: frameFloats)
-                case .stored(let slot): (y + i * frameFloats).update(from: store!.slot(slot), count: frameFloats)
+            // Kept positions first (a `put` below may reuse their slots), then duplicates (their sources, earlier
+            // positions, are final by then), then keep this batch's new padding-free positions.
+            for i in 0..<frames { if case .stored(let slot) = plan[i] { (y + i * frameFloats).update(from: store!.slot(slot), count: frameFloats) } }
+            for i in 0..<frames { if case .duplicate(let j) = plan[i] { (y + i * frameFloats).update(from: y + j * frameFloats, count: frameFloats) } }
+            if let store {
+                for i in 0..<frames {
+                    if case .compute = plan[i], !signatures[i].contains(ClipReuse.padding) { store.put(signatures[i], from: y + i * frameFloats) }
                 }
             }
             let flops = c.flops(s)

@@ -5,13 +5,21 @@ import Models
 
 /// An input read once and held in memory — its frames with their face crops, and its audio — so that several
 /// speed modes and heads run on exactly the same frames (`emopipe bench --video`). For short inputs only.
-public final class RecordedInput {
+public final class RecordedInput: Sendable {
     public let path: String
     public let frames: [SourceFrame]
     /// The aligned mono 44.1 kHz track; nil without audio.
     public let samples: [Float]?
     /// Seconds spent reading the frames: decoding, and for a video the face path (detect, track, align).
     public let readSeconds: Double
+
+    /// Frames and samples already in memory (tests, generated inputs).
+    public init(path: String, frames: [SourceFrame], samples: [Float]?) {
+        self.path = path
+        self.frames = frames
+        self.samples = samples
+        readSeconds = 0
+    }
 
     /// Reads every frame of `input` (and its audio) into memory.
     public init(_ input: PipelineInput) throws {
@@ -131,10 +139,20 @@ public final class CachedFeatures: FeatureExtractor {
     public let source: BackboneFeatures
     private var visual: [[Int?]: [Float]] = [:]
     private var audioRows: [[Float]: [Float]] = [:]
+    /// For a head on per-channel maxima (JMT): the layer4 rows of another cache, reduced (max is exact, so the rows
+    /// equal what the backbone's max-pooled output gives).
+    private let layer4: CachedFeatures?
 
-    public init(_ source: BackboneFeatures) { self.source = source }
+    public init(_ source: BackboneFeatures) { self.source = source; layer4 = nil }
 
-    public var visualWidth: Int { source.visualWidth }
+    /// The per-channel maxima (512) of `layer4`'s rows (25088: 512 channels × 49 positions, channel-major).
+    public init(maxPooledFrom layer4: CachedFeatures) {
+        precondition(layer4.visualWidth == 512 * 49, "max pooling needs the 25088-wide layer4 rows")
+        self.source = layer4.source
+        self.layer4 = layer4
+    }
+
+    public var visualWidth: Int { layer4 == nil ? source.visualWidth : 512 }
     public var clipBatch: Int { source.clipBatch }
 
     public func visualFeatures(of clips: [[[UInt8]?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
@@ -142,6 +160,21 @@ public final class CachedFeatures: FeatureExtractor {
     }
 
     public func visualFeatures(of clips: [[[UInt8]?]], frames: [[Int?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
+        if let layer4 {
+            var full = [Float](repeating: 0, count: clips.count * layer4.visualWidth)
+            try full.withUnsafeMutableBufferPointer {
+                try layer4.visualFeatures(of: clips, frames: frames, into: $0.baseAddress!, rowStride: layer4.visualWidth)
+            }
+            for i in clips.indices {
+                for c in 0..<512 {
+                    let base = i * layer4.visualWidth + c * 49
+                    var m = full[base]
+                    for q in 1..<49 { m = max(m, full[base + q]) }
+                    rows[i * rowStride + c] = m
+                }
+            }
+            return
+        }
         // A crop missing from a numbered frame is black: key it as such.
         let keys = zip(clips, frames).map { clip, numbers in zip(clip, numbers).map { $0 == nil ? nil : $1 } }
         let missing = keys.indices.filter { visual[keys[$0]] == nil }

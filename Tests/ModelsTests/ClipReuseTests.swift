@@ -46,14 +46,15 @@ struct ClipReuseTests {
 
     static func bitIdentical(_ a: Tensor, _ b: Tensor) -> Bool { a.count == b.count && (0..<a.count).allSatisfy { a[$0].bitPattern == b[$0].bitPattern } }
 
-    @Test("fp32 and bf16: sliding clips (every 4th frame) in batches of 4 equal a run without reuse, to the bit",
-          arguments: [Precision.fp32, .bf16])
-    func sliding(_ precision: Precision) throws {
+    @Test("fp32 and bf16: sliding clips (every 4th frame) equal a run without reuse, to the bit (batches of 4 and 3, stores full)",
+          arguments: [(Precision.fp32, 4, 4), (.bf16, 4, 4), (.fp32, 3, 2)])
+    func sliding(_ c: (Precision, Int, Int)) throws {
+        let (precision, batch, capacity) = c
         let model = precision == .fp32 ? SyntheticTSAV.visual : R2Plus1D18(SyntheticTSAV.visual, precision: precision)
-        let keys = Self.slidingKeys(40...47)
-        let plain = try run(model, keys, batch: 4, reuse: nil)
-        let reuse = ClipReuse()
-        let reused = try run(model, keys, batch: 4, reuse: reuse)
+        let keys = Self.slidingKeys(40...53)   // more clips than the stores keep: old positions are replaced
+        let plain = try run(model, keys, batch: batch, reuse: nil)
+        let reuse = ClipReuse(capacityClips: capacity)
+        let reused = try run(model, keys, batch: batch, reuse: reuse)
         #expect(Self.bitIdentical(plain, reused))
         // The second batch reuses the first: 7/8 of stem.0, 5/8 of stem.3 and layer1.0.conv1's spatial part, …
         #expect(reuse.reusedPositions > 0)
