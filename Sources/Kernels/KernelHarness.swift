@@ -1,9 +1,14 @@
 import CKernels
-import Dispatch
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// The per-kernel harness behind `emopipe bench --kernels` (llm.c style): each fast kernel, in every instruction-set
 /// version this CPU can run, is first checked against its plain reference on the same data, then timed alone on one
-/// thread; GEMMs are compared with the measured peak of the instruction they are built on (`emo_peak_loop`).
+/// thread (thread CPU time, best of the repeats); GEMMs are compared with the measured peak of the instruction they
+/// are built on (`emo_peak_loop`), timed the same way in turns with them.
 public enum KernelHarness {
     public struct Report: Sendable {
         public let kernel: String     // e.g. "gemm int8"
@@ -18,10 +23,15 @@ public enum KernelHarness {
         public let peakFraction: Double?
     }
 
+    /// CPU seconds of the calling thread while `body` runs. Every kernel here runs on one thread, so this is its
+    /// run time without the time the OS gave to other processes: on a shared machine it is far steadier than the
+    /// wall clock, and a kernel and its instruction's peak loop are compared on the same footing.
     static func seconds(_ body: () -> Void) -> Double {
-        let t0 = DispatchTime.now().uptimeNanoseconds
+        var t0 = timespec(), t1 = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0)
         body()
-        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1)
+        return Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) / 1e9
     }
 
     static func best(_ repeats: Int, _ body: () -> Void) -> Double {
