@@ -1,5 +1,6 @@
 import Face
 import Foundation
+import Kernels
 import Media
 
 /// One frame as the pipeline needs it: its number, its time and the 112×112 face crop (nil when there is none).
@@ -35,9 +36,13 @@ public final class VideoFaceSource: FrameSource {
     public private(set) var faces: [FaceResult] = []
     private var lastFace: FaceResult?
 
-    public init(path: String, tracker: FaceTracker) throws {
+    /// Threads the face path may use per frame.
+    public let threads: Int
+
+    public init(path: String, tracker: FaceTracker, threads: Int = Parallelism.threads) throws {
         decoder = try VideoDecoder(path: path)
         self.tracker = tracker
+        self.threads = threads
     }
 
     public var summary: String {
@@ -57,7 +62,7 @@ public final class VideoFaceSource: FrameSource {
         let t0 = DispatchTime.now()
         guard let frame = try decoder.next() else { return nil }
         let t1 = DispatchTime.now()
-        let face = tracker.process(frame)
+        let face = tracker.process(frame, threads: threads)
         let t2 = DispatchTime.now()
         timings.add(.decode, t0, t1)
         timings.add(.face, t1, t2)

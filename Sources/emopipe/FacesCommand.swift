@@ -1,6 +1,7 @@
 import ArgumentParser
 import Face
 import Foundation
+import Kernels
 import Media
 
 /// `emopipe faces`: detect, track and align the subject's face in every frame; CSV on stdout.
@@ -15,8 +16,7 @@ struct Faces: ParsableCommand {
         The subject is the largest, most persistent face unless --subject says otherwise; stderr names it and \
         lists every track at the end.
 
-        Models: OpenCV Haar cascades (Debian opencv-data) and dlib's 68-point landmarks (Debian libdlib-data; \
-        trained on iBUG 300-W, whose licence excludes commercial use). See docs/face.md.
+        Model: MTCNN (facenet-pytorch's weights, fetched and converted by make). See docs/face.md.
         """
     )
 
@@ -38,14 +38,12 @@ struct Faces: ParsableCommand {
     @Option(help: "Crop template zoom (1 = the 112×112 five-point template; < 1 adds margin).")
     var zoom: Double = 1
 
-    @Option(help: "Write the first frame with the subject's face as a PNG with its box and 68 landmarks drawn (a visual check).")
+    @Option(help: "Write the first frame with the subject's face as a PNG with its box and five landmarks drawn (a visual check).")
     var overlay: String?
 
     @Flag(help: "Turn off temporal smoothing of the alignment.")
     var noSmoothing = false
 
-    @Flag(help: "Also search whole frames with the profile cascade (finds more turned heads, and more background; see docs/face.md).")
-    var profileDetection = false
 
     func validate() throws {
         guard SubjectSelection(argument: subject) != nil else {
@@ -62,8 +60,8 @@ struct Faces: ParsableCommand {
             config.detectionInterval = detectEvery
             config.smoothing = !noSmoothing
             config.template = .fivePoint112(zoom: zoom)
-            config.detector.profileOnFullFrame = profileDetection
-            let tracker = try FaceTracker(config: config)
+            let tracker = FaceTracker(models: try FaceModels(), config: config)
+            let threads = Parallelism.threads
             let decoder = try VideoDecoder(path: path)
             let info = decoder.info
             if let crops { try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true) }
@@ -78,7 +76,7 @@ struct Faces: ParsableCommand {
             let progress = ProgressLine(label: "faces", total: info.declaredFrameCount)
             while let frame = try decoder.next() {
                 let t0 = Date()
-                let r = tracker.process(frame)
+                let r = tracker.process(frame, threads: threads)
                 faceSeconds += Date().timeIntervalSince(t0)
                 frames += 1
                 if r.found {
@@ -112,7 +110,7 @@ struct Faces: ParsableCommand {
 
     private func fmt(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
 
-    /// The frame with the face box (white) and the landmarks: jaw red, brows and nose green, eyes and mouth blue.
+    /// The frame with the face box (white) and the five landmarks: eyes blue, nose green, mouth corners red.
     private func drawOverlay(_ image: RGBImage, _ r: FaceResult) -> RGBImage {
         var px = image.pixels
         let w = image.width, h = image.height
@@ -123,7 +121,7 @@ struct Faces: ParsableCommand {
         }
         let dot = max(1, Int(r.box.width / 100))
         for (i, p) in r.landmarks.enumerated() {
-            let c: (UInt8, UInt8, UInt8) = i < 17 ? (255, 0, 0) : i < 36 ? (0, 255, 0) : (0, 0, 255)
+            let c: (UInt8, UInt8, UInt8) = i < 2 ? (0, 0, 255) : i == 2 ? (0, 255, 0) : (255, 0, 0)
             for dy in -dot...dot { for dx in -dot...dot { put(Int(p.x.rounded()) + dx, Int(p.y.rounded()) + dy, c) } }
         }
         let x0 = Int(r.box.x.rounded()), y0 = Int(r.box.y.rounded())

@@ -129,9 +129,9 @@ func openInput(_ input: String, audio: String?, fps: Double, subject: String) th
         do {
             var config = FaceTrackerConfig()
             config.subject = SubjectSelection(argument: subject) ?? .primary
-            tracker = try FaceTracker(config: config)
+            tracker = FaceTracker(models: try FaceModels(), config: config)
         } catch {
-            throw RunFailure("the face models cannot be loaded (\(error)); run `make` to install opencv-data and libdlib-data")
+            throw RunFailure("\(error)")
         }
         let video = try VideoFaceSource(path: input, tracker: tracker)
         source = video
