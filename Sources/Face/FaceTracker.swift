@@ -37,6 +37,9 @@ public enum SubjectSelection: Sendable, Equatable, CustomStringConvertible {
 public struct FaceTrackerConfig: Sendable {
     /// Full-frame detection every this many frames; in between, each track is refined by O-Net on its previous box.
     public var detectionInterval: Int = 8
+    /// When the refinement loses a track, a full detection runs this many frames later instead of waiting for the
+    /// schedule (a small or fast face the refinement could not follow is found again at once).
+    public var lostTrackDetectionDelay: Int = 2
     /// Smallest face the full-frame detection searches, in frame pixels; nil = scaled with the frame,
     /// `FaceTrackerConfig.scaledMinFace` (20 px at 360 lines, 60 px at 1080).
     public var minFaceSize: Double?
@@ -58,7 +61,7 @@ public struct FaceTrackerConfig: Sendable {
     /// Temporal smoothing of the five points (One-Euro filter); false = raw per-frame alignment.
     public var smoothing: Bool = true
     public var smoothingMinCutoff: Double = 1.0   // Hz
-    public var smoothingBeta: Double = 10.0       // per (inter-ocular distances per second)
+    public var smoothingBeta: Double = 3.0        // per (inter-ocular distances per second); tuned: docs/face.md
     public init() {}
 
     /// The full-frame detection's smallest face for a frame: 20 px (MTCNN's default) per 360 lines of the shorter
@@ -109,6 +112,9 @@ public final class FaceTracker {
     var nextID = 1
     var subjectID: Int?
     var frameCount = 0
+    /// The frame of the last full detection, and the frame an early one is due (a track was lost).
+    var lastDetection = Int.min / 2
+    var earlyDetection: Int?
     var filter = OneEuroPoints()
     var lastTime: Double?
     var history: [Int: (first: Int, last: Int, hits: Int, widthSum: Double)] = [:]
@@ -144,7 +150,9 @@ public final class FaceTracker {
         var found = Set<Int>()
         let interval = max(1, config.detectionInterval)
         var toRefine = Array(tracks.indices)
-        if frameCount % interval == 0 {
+        if frameCount % interval == 0 || earlyDetection.map({ frameCount >= $0 }) == true {
+            lastDetection = frameCount
+            earlyDetection = nil
             var options = MTCNN.Options()
             options.minFaceSize = config.minFaceSize ?? FaceTrackerConfig.scaledMinFace(width: image.width, height: image.height)
             let detections = models.detector.detect(image, options: options, threads: threads, workspace: workspace)
@@ -152,6 +160,9 @@ public final class FaceTracker {
             toRefine = toRefine.filter { !matched.contains($0) }
         }
         refine(image, tracks: toRefine, found: &found, threads: threads)
+        if toRefine.contains(where: { !found.contains(tracks[$0].id) }) && earlyDetection == nil {
+            earlyDetection = max(frameCount + 1, lastDetection + max(1, config.lostTrackDetectionDelay))
+        }
         removeDuplicates(found: &found)
         for k in tracks.indices where !found.contains(tracks[k].id) { tracks[k].missed += 1 }
         for t in tracks where found.contains(t.id) {
@@ -208,6 +219,16 @@ public final class FaceTracker {
             update(p.track, with: detections[p.detection])
             found.insert(tracks[p.track].id)
         }
+        // Tracks the refinement lost: a detection of about the same size not far from where the track was last seen
+        // (within 0.6 widths, plus half a width per frame since) is the same face, moved.
+        for (ti, t) in tracks.enumerated() where !usedT.contains(ti) && t.missed > 0 {
+            let reach = 0.6 + 0.5 * Double(t.missed)
+            let near = detections.indices.filter { !usedD.contains($0) && Self.sameFace(t.box, detections[$0].box, reach: reach) }
+            guard let di = near.min(by: { Self.distance(t.box, detections[$0].box) < Self.distance(t.box, detections[$1].box) }) else { continue }
+            usedT.insert(ti); usedD.insert(di)
+            update(ti, with: detections[di])
+            found.insert(tracks[ti].id)
+        }
         for (di, d) in detections.enumerated() where !usedD.contains(di) && d.score >= config.startThreshold {
             // A face reappearing where a track was recently lost, at a similar size, takes that track's id back.
             if let j = recentlyLost.indices.filter({ Self.sameFace(recentlyLost[$0].track.box, d.box) })
@@ -260,11 +281,13 @@ public final class FaceTracker {
         if let s = subjectID, drop.contains(s) { subjectID = nil }
     }
 
-    /// Centres within 0.6 face widths and widths within a factor 1.5.
-    static func sameFace(_ a: FaceBox, _ b: FaceBox) -> Bool {
+    /// Centres within `reach` face widths and widths within a factor 1.5.
+    static func sameFace(_ a: FaceBox, _ b: FaceBox, reach: Double = 0.6) -> Bool {
         let ratio = a.width / max(1, b.width)
-        return hypot(a.centerX - b.centerX, a.centerY - b.centerY) < 0.6 * max(a.width, b.width) && ratio > 1 / 1.5 && ratio < 1.5
+        return distance(a, b) < reach * max(a.width, b.width) && ratio > 1 / 1.5 && ratio < 1.5
     }
+
+    static func distance(_ a: FaceBox, _ b: FaceBox) -> Double { hypot(a.centerX - b.centerX, a.centerY - b.centerY) }
 
     func chooseSubject() {
         switch config.subject {

@@ -81,7 +81,9 @@ public struct MTCNN: Sendable {
 
     /// O-Net (stage 3 alone) on given boxes, for tracking: each box is squared as MTCNN squares R-Net's boxes, cropped,
     /// resampled to 48×48 and scored. Returns, per box, the regressed box, probability and landmarks, whatever the
-    /// probability (nil when the box lies outside the image).
+    /// probability (nil when the box lies outside the image). Unlike `detect`, whose crops follow facenet-pytorch
+    /// (clipped at the frame's edges, so a face at the edge is squeezed), the part of a box beyond the frame is black,
+    /// as in the original MTCNN: a face leaving the frame keeps its shape and the box does not drift.
     public func refine(_ image: RGBImage, boxes: [FaceBox], threads: Int, workspace: MTCNNWorkspace = MTCNNWorkspace()) -> [FaceDetection?] {
         let h = image.height, w = image.width
         guard h >= 1, w >= 1, image.pixels.count == w * h * 3, !boxes.isEmpty else { return boxes.map { _ in nil } }
@@ -91,7 +93,7 @@ public struct MTCNN: Sendable {
                 Candidate(x1: Float(b.x), y1: Float(b.y), x2: Float(b.x + b.width), y2: Float(b.y + b.height), score: 0)
             }
             for i in candidates.indices { candidates[i].square() }
-            let scored = runONet(src, candidates, threads: threads, workspace: workspace)
+            let scored = runONet(src, candidates, padded: true, threads: threads, workspace: workspace)
             return scored.map { $0?.detection }
         }
     }
@@ -189,13 +191,13 @@ public struct MTCNN: Sendable {
     // MARK: - Stage 3: O-Net on 48×48 crops
 
     func output(_ src: RGBSource, _ boxes: [Candidate], threshold: Float, threads: Int, workspace ws: MTCNNWorkspace) -> [Candidate] {
-        let scored = runONet(src, boxes, threads: threads, workspace: ws).compactMap { $0 }.filter { $0.score > threshold }
+        let scored = runONet(src, boxes, padded: false, threads: threads, workspace: ws).compactMap { $0 }.filter { $0.score > threshold }
         return NonMaximumSuppression.minimum(scored, threshold: 0.7).map { scored[$0] }
     }
 
     /// O-Net on each box: probability, landmarks (from the box as cropped) and the regressed box; nil for boxes with
-    /// no pixels inside the image.
-    func runONet(_ src: RGBSource, _ boxes: [Candidate], threads: Int, workspace ws: MTCNNWorkspace) -> [Candidate?] {
+    /// no pixels inside the image. `padded`: crops extend past the frame with black instead of being clipped.
+    func runONet(_ src: RGBSource, _ boxes: [Candidate], padded: Bool, threads: Int, workspace ws: MTCNNWorkspace) -> [Candidate?] {
         var results = [Candidate?](repeating: nil, count: boxes.count)
         let valid = boxes.indices.filter { src.cropRegion(boxes[$0]) != nil }
         var start = 0
@@ -203,7 +205,13 @@ public struct MTCNN: Sendable {
             let n = min(Self.batch, valid.count - start)
             let side = ONet.inputSize, per = side * side * 3
             let input = ws.input.reserve(n * per)
-            for k in 0..<n { src.resizeCrop(boxes[valid[start + k]], side: side, into: input + k * per) }
+            for k in 0..<n {
+                if padded {
+                    src.resizePaddedCrop(boxes[valid[start + k]], side: side, into: input + k * per, patch: ws.patch)
+                } else {
+                    src.resizeCrop(boxes[valid[start + k]], side: side, into: input + k * per)
+                }
+            }
             let out = onet.forward(input, count: n, workspace: ws, threads: threads)
             for k in 0..<n {
                 let row = out + k * 16
@@ -278,6 +286,26 @@ struct RGBSource {
         let ex = min(width, trunc(b.x2)), ey = min(height, trunc(b.y2))
         guard ey > y - 1, ex > x - 1 else { return nil }
         return (x - 1, y - 1, ex, ey)
+    }
+
+    /// The box's pixel rectangle [trunc(x1) − 1, trunc(x2)) × [trunc(y1) − 1, trunc(y2)) (`pad`'s, without clipping),
+    /// black outside the frame, resampled to side × side and normalised. Inside the frame it is `resizeCrop`.
+    func resizePaddedCrop(_ b: Candidate, side: Int, into out: UnsafeMutablePointer<Float>, patch: BytePatch) {
+        func trunc(_ v: Float) -> Int { Int(max(-1e8, min(1e8, v.rounded(.towardZero)))) }
+        let x0 = trunc(b.x1) - 1, y0 = trunc(b.y1) - 1, x1 = trunc(b.x2), y1 = trunc(b.y2)
+        if x0 >= 0, y0 >= 0, x1 <= width, y1 <= height { return resizeCrop(b, side: side, into: out) }
+        let w = x1 - x0, h = y1 - y0
+        guard w >= 1, h >= 1, w * h <= 1 << 26 else { return resizeCrop(b, side: side, into: out) }
+        let bytes = patch.reserveBytes(w * h * 3)
+        bytes.initialize(repeating: 0, count: w * h * 3)
+        let cx0 = max(0, x0), cx1 = min(width, x1)
+        if cx1 > cx0 {
+            for y in max(0, y0)..<min(height, y1) {
+                (bytes + ((y - y0) * w + (cx0 - x0)) * 3).update(from: pixels + (y * width + cx0) * 3, count: (cx1 - cx0) * 3)
+            }
+        }
+        AreaResize.resize(bytes, width: w, height: h, rowStride: w * 3, channels: 3, outWidth: side, outHeight: side, into: out,
+                          shift: 127.5, scale: 0.0078125)
     }
 
     /// The box's crop resampled to side × side by area interpolation and normalised, channels-last.

@@ -120,5 +120,22 @@ func columnsFromWHCtoHWC(_ weight: Tensor, height: Int, width: Int, channels: In
 public final class MTCNNWorkspace {
     let a = ScratchBuffer(), b = ScratchBuffer(), scratch = ScratchBuffer(), input = ScratchBuffer()
     let table = SummedAreaTable()
+    /// A crop extended with black beyond the frame (tracking refinement).
+    let patch = BytePatch()
     public init() {}
+}
+
+/// A reusable byte buffer (grows, never shrinks); one user at a time.
+final class BytePatch {
+    private var storage: UnsafeMutablePointer<UInt8>?
+    private var capacity = 0
+    deinit { storage?.deallocate() }
+    func reserveBytes(_ count: Int) -> UnsafeMutablePointer<UInt8> {
+        if count > capacity || storage == nil {
+            storage?.deallocate()
+            storage = .allocate(capacity: max(1, count))
+            capacity = max(1, count)
+        }
+        return storage!
+    }
 }
