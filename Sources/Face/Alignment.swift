@@ -68,31 +68,44 @@ public enum AffineWarp {
     public static func warpRGB(_ source: [UInt8], width: Int, height: Int, toSource t: SimilarityTransform, size: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: size * size * 3)
         if width <= 0 || height <= 0 { return out }
-        source.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
+        source.withUnsafeBufferPointer { srcBuffer in
+            out.withUnsafeMutableBufferPointer { dstBuffer in
+                let src = srcBuffer.baseAddress!, dst = dstBuffer.baseAddress!
+                let w = Double(width), h = Double(height)
                 for v in 0..<size {
                     for u in 0..<size {
                         let sx = t.a * Double(u) - t.b * Double(v) + t.tx
                         let sy = t.b * Double(u) + t.a * Double(v) + t.ty
                         let fx = sx.rounded(.down), fy = sy.rounded(.down)
-                        if fx < -1 || fy < -1 || fx >= Double(width) || fy >= Double(height) { continue }
+                        if fx < -1 || fy < -1 || fx >= w || fy >= h { continue }
                         let x0 = Int(fx), y0 = Int(fy)
                         let ax = sx - fx, ay = sy - fy
-                        var r = 0.0, g = 0.0, b = 0.0
-                        for j in 0..<2 {
-                            let yy = y0 &+ j
-                            if yy < 0 || yy >= height { continue }
-                            let wy = j == 0 ? 1 - ay : ay
-                            for i in 0..<2 {
-                                let xx = x0 &+ i
-                                if xx < 0 || xx >= width { continue }
-                                let w = (i == 0 ? 1 - ax : ax) * wy
-                                let p = (yy &* width &+ xx) &* 3
-                                r += w * Double(src[p]); g += w * Double(src[p &+ 1]); b += w * Double(src[p &+ 2])
+                        let o = dst + (v &* size &+ u) &* 3
+                        if x0 >= 0 && y0 >= 0 && x0 &+ 1 < width && y0 &+ 1 < height {
+                            // All four taps inside the frame.
+                            let p00 = src + (y0 &* width &+ x0) &* 3, p10 = p00 + width &* 3
+                            let w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay
+                            for c in 0..<3 {
+                                let value = w00 * Double(p00[c]) + w01 * Double(p00[c &+ 3]) + w10 * Double(p10[c]) + w11 * Double(p10[c &+ 3])
+                                o[c] = clampByte(value)
                             }
+                        } else {
+                            // At the border: taps outside are black.
+                            var r = 0.0, g = 0.0, b = 0.0
+                            for j in 0..<2 {
+                                let yy = y0 &+ j
+                                if yy < 0 || yy >= height { continue }
+                                let wy = j == 0 ? 1 - ay : ay
+                                for i in 0..<2 {
+                                    let xx = x0 &+ i
+                                    if xx < 0 || xx >= width { continue }
+                                    let wgt = (i == 0 ? 1 - ax : ax) * wy
+                                    let p = src + (yy &* width &+ xx) &* 3
+                                    r += wgt * Double(p[0]); g += wgt * Double(p[1]); b += wgt * Double(p[2])
+                                }
+                            }
+                            o[0] = clampByte(r); o[1] = clampByte(g); o[2] = clampByte(b)
                         }
-                        let o = (v &* size &+ u) &* 3
-                        dst[o] = clampByte(r); dst[o &+ 1] = clampByte(g); dst[o &+ 2] = clampByte(b)
                     }
                 }
             }
@@ -100,7 +113,8 @@ public enum AffineWarp {
         return out
     }
 
+    /// Rounded to the nearest level (halves up; the values are never negative), clamped to 0…255.
     @inline(__always) static func clampByte(_ v: Double) -> UInt8 {
-        UInt8(max(0, min(255, v.rounded())))
+        UInt8(max(0, min(255, (v + 0.5).rounded(.down))))
     }
 }

@@ -167,7 +167,7 @@ public struct MTCNN: Sendable {
             let n = min(Self.batch, boxes.count - start)
             let side = RNet.inputSize, per = side * side * 3
             let input = ws.input.reserve(n * per)
-            for k in 0..<n { src.resizeCrop(boxes[start + k], side: side, into: input + k * per) }
+            for k in 0..<n { src.resizeCrop(boxes[start + k], side: side, into: input + k * per, table: ws.table, workspace: ws) }
             let out = rnet.forward(input, count: n, workspace: ws, threads: threads)
             for k in 0..<n {
                 let row = out + k * 6
@@ -207,9 +207,9 @@ public struct MTCNN: Sendable {
             let input = ws.input.reserve(n * per)
             for k in 0..<n {
                 if padded {
-                    src.resizePaddedCrop(boxes[valid[start + k]], side: side, into: input + k * per, patch: ws.patch)
+                    src.resizePaddedCrop(boxes[valid[start + k]], side: side, into: input + k * per, workspace: ws)
                 } else {
-                    src.resizeCrop(boxes[valid[start + k]], side: side, into: input + k * per)
+                    src.resizeCrop(boxes[valid[start + k]], side: side, into: input + k * per, table: ws.table, workspace: ws)
                 }
             }
             let out = onet.forward(input, count: n, workspace: ws, threads: threads)
@@ -290,13 +290,14 @@ struct RGBSource {
 
     /// The box's pixel rectangle [trunc(x1) − 1, trunc(x2)) × [trunc(y1) − 1, trunc(y2)) (`pad`'s, without clipping),
     /// black outside the frame, resampled to side × side and normalised. Inside the frame it is `resizeCrop`.
-    func resizePaddedCrop(_ b: Candidate, side: Int, into out: UnsafeMutablePointer<Float>, patch: BytePatch) {
+    func resizePaddedCrop(_ b: Candidate, side: Int, into out: UnsafeMutablePointer<Float>, workspace ws: MTCNNWorkspace) {
         func trunc(_ v: Float) -> Int { Int(max(-1e8, min(1e8, v.rounded(.towardZero)))) }
         let x0 = trunc(b.x1) - 1, y0 = trunc(b.y1) - 1, x1 = trunc(b.x2), y1 = trunc(b.y2)
-        if x0 >= 0, y0 >= 0, x1 <= width, y1 <= height { return resizeCrop(b, side: side, into: out) }
         let w = x1 - x0, h = y1 - y0
-        guard w >= 1, h >= 1, w * h <= 1 << 26 else { return resizeCrop(b, side: side, into: out) }
-        let bytes = patch.reserveBytes(w * h * 3)
+        if (x0 >= 0 && y0 >= 0 && x1 <= width && y1 <= height) || w < 1 || h < 1 || w * h > 1 << 24 {
+            return resizeCrop(b, side: side, into: out, table: nil, workspace: ws)
+        }
+        let bytes = ws.patch.reserveBytes(w * h * 3)
         bytes.initialize(repeating: 0, count: w * h * 3)
         let cx0 = max(0, x0), cx1 = min(width, x1)
         if cx1 > cx0 {
@@ -308,11 +309,17 @@ struct RGBSource {
                           shift: 127.5, scale: 0.0078125)
     }
 
-    /// The box's crop resampled to side × side by area interpolation and normalised, channels-last.
-    func resizeCrop(_ b: Candidate, side: Int, into out: UnsafeMutablePointer<Float>) {
+    /// The box's crop resampled to side × side by area interpolation and normalised, channels-last: from `table` (the
+    /// frame's summed-area table) when given, else from the crop's pixels.
+    func resizeCrop(_ b: Candidate, side: Int, into out: UnsafeMutablePointer<Float>, table: SummedAreaTable?, workspace ws: MTCNNWorkspace) {
         let r = cropRegion(b)!
-        AreaResize.resize(pixels + (r.y0 * width + r.x0) * 3, width: r.x1 - r.x0, height: r.y1 - r.y0, rowStride: width * 3,
-                          channels: 3, outWidth: side, outHeight: side, into: out, shift: 127.5, scale: 0.0078125)
+        if let table {
+            AreaResize.resize(table: table, x0: r.x0, y0: r.y0, width: r.x1 - r.x0, height: r.y1 - r.y0,
+                              outWidth: side, outHeight: side, into: out, shift: 127.5, scale: 0.0078125)
+        } else {
+            AreaResize.resize(pixels + (r.y0 * width + r.x0) * 3, width: r.x1 - r.x0, height: r.y1 - r.y0, rowStride: width * 3,
+                              channels: 3, outWidth: side, outHeight: side, into: out, shift: 127.5, scale: 0.0078125)
+        }
     }
 }
 

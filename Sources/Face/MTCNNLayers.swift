@@ -69,6 +69,25 @@ struct ConvPReLU: Sendable {
     }
 }
 
+/// A fully connected layer y = x·Wᵀ + b (PyTorch's (out, in) weight) through `sgemm`.
+struct Dense: Sendable {
+    /// (out, in)
+    let weight: Tensor
+    /// (out)
+    let bias: Tensor
+
+    var inFeatures: Int { weight.shape[1] }
+    var outFeatures: Int { weight.shape[0] }
+
+    /// `rows` rows of x (rows × in) into y (rows × out).
+    func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int) {
+        guard rows > 0 else { return }
+        for r in 0..<rows { (y + r * outFeatures).update(from: bias.pointer, count: outFeatures) }
+        sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
+              beta: 1, c: y, ldc: outFeatures, threads: threads)
+    }
+}
+
 /// Several output layers of the same input joined into one matrix product (rows of their weights stacked), e.g.
 /// R-Net's `dense5_1` (face / not face) and `dense5_2` (box regression) as one 128 → 6 layer.
 enum JoinedLayers {
@@ -119,6 +138,7 @@ func columnsFromWHCtoHWC(_ weight: Tensor, height: Int, width: Int, channels: In
 /// Owned by one detector call at a time (a tracker keeps one); grown on first use, reused afterwards.
 public final class MTCNNWorkspace {
     let a = ScratchBuffer(), b = ScratchBuffer(), scratch = ScratchBuffer(), input = ScratchBuffer()
+    /// The whole frame's summed-area table (a detection's pyramid and crops).
     let table = SummedAreaTable()
     /// A crop extended with black beyond the frame (tracking refinement).
     let patch = BytePatch()

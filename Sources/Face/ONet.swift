@@ -8,10 +8,10 @@ public struct ONet: Sendable {
     static let inputSize = 48
     let conv1: ConvPReLU, conv2: ConvPReLU, conv3: ConvPReLU, conv4: ConvPReLU
     /// `dense5`, its columns reordered for (H, W, C) activations (see `columnsFromWHCtoHWC`).
-    let dense5: Linear
+    let dense5: Dense
     let prelu5: Tensor
     /// `dense6_1`, `dense6_2`, `dense6_3` joined: outputs 0–1 face logits, 2–5 regression, 6–15 landmarks.
-    let output: Linear
+    let output: Dense
 
     public init(path: String) throws {
         let r = try MTCNNWeightsReader(path: path, network: "O-Net")
@@ -19,7 +19,7 @@ public struct ONet: Sendable {
         conv2 = try ConvPReLU(r, conv: "conv2", prelu: "prelu2", [64, 32, 3, 3])
         conv3 = try ConvPReLU(r, conv: "conv3", prelu: "prelu3", [64, 64, 3, 3])
         conv4 = try ConvPReLU(r, conv: "conv4", prelu: "prelu4", [128, 64, 2, 2])
-        dense5 = Linear(weight: columnsFromWHCtoHWC(try r.tensor("dense5.weight", [256, 1152]), height: 3, width: 3, channels: 128),
+        dense5 = Dense(weight: columnsFromWHCtoHWC(try r.tensor("dense5.weight", [256, 1152]), height: 3, width: 3, channels: 128),
                         bias: try r.tensor("dense5.bias", [256]))
         prelu5 = try r.tensor("prelu5.weight", [256])
         let joined = JoinedLayers.stack([
@@ -27,7 +27,7 @@ public struct ONet: Sendable {
             (try r.tensor("dense6_2.weight", [4, 256]), try r.tensor("dense6_2.bias", [4])),
             (try r.tensor("dense6_3.weight", [10, 256]), try r.tensor("dense6_3.bias", [10])),
         ])
-        output = Linear(weight: joined.weight, bias: joined.bias)
+        output = Dense(weight: joined.weight, bias: joined.bias)
         try r.finish()
     }
 
@@ -45,9 +45,9 @@ public struct ONet: Sendable {
         s = Pooling.maxPool2D(a, s, kernel: 2, stride: 2, padding: 0, ceilMode: true, into: b)
         s = conv4.forward(b, s, into: a, scratch: ws.scratch, threads: threads)
         precondition(s.h * s.w * s.c == 1152, "O-Net feature map \(s)")
-        dense5.forward(a, rows: count, into: b)
+        dense5.forward(a, rows: count, into: b, threads: threads)
         PReLU.apply(b, rows: count, channels: 256, slopes: prelu5.pointer)
-        output.forward(b, rows: count, into: a)
+        output.forward(b, rows: count, into: a, threads: threads)
         return UnsafePointer(a)
     }
 }

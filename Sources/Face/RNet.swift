@@ -7,24 +7,24 @@ public struct RNet: Sendable {
     static let inputSize = 24
     let conv1: ConvPReLU, conv2: ConvPReLU, conv3: ConvPReLU
     /// `dense4`, its columns reordered for (H, W, C) activations (see `columnsFromWHCtoHWC`).
-    let dense4: Linear
+    let dense4: Dense
     let prelu4: Tensor
     /// `dense5_1` and `dense5_2` joined: outputs 0–1 face logits, 2–5 regression.
-    let output: Linear
+    let output: Dense
 
     public init(path: String) throws {
         let r = try MTCNNWeightsReader(path: path, network: "R-Net")
         conv1 = try ConvPReLU(r, conv: "conv1", prelu: "prelu1", [28, 3, 3, 3])
         conv2 = try ConvPReLU(r, conv: "conv2", prelu: "prelu2", [48, 28, 3, 3])
         conv3 = try ConvPReLU(r, conv: "conv3", prelu: "prelu3", [64, 48, 2, 2])
-        dense4 = Linear(weight: columnsFromWHCtoHWC(try r.tensor("dense4.weight", [128, 576]), height: 3, width: 3, channels: 64),
+        dense4 = Dense(weight: columnsFromWHCtoHWC(try r.tensor("dense4.weight", [128, 576]), height: 3, width: 3, channels: 64),
                         bias: try r.tensor("dense4.bias", [128]))
         prelu4 = try r.tensor("prelu4.weight", [128])
         let joined = JoinedLayers.stack([
             (try r.tensor("dense5_1.weight", [2, 128]), try r.tensor("dense5_1.bias", [2])),
             (try r.tensor("dense5_2.weight", [4, 128]), try r.tensor("dense5_2.bias", [4])),
         ])
-        output = Linear(weight: joined.weight, bias: joined.bias)
+        output = Dense(weight: joined.weight, bias: joined.bias)
         try r.finish()
     }
 
@@ -40,9 +40,9 @@ public struct RNet: Sendable {
         s = Pooling.maxPool2D(a, s, kernel: 3, stride: 2, padding: 0, ceilMode: true, into: b)
         s = conv3.forward(b, s, into: a, scratch: ws.scratch, threads: threads)
         precondition(s.h * s.w * s.c == 576, "R-Net feature map \(s)")
-        dense4.forward(a, rows: count, into: b)
+        dense4.forward(a, rows: count, into: b, threads: threads)
         PReLU.apply(b, rows: count, channels: 128, slopes: prelu4.pointer)
-        output.forward(b, rows: count, into: a)
+        output.forward(b, rows: count, into: a, threads: threads)
         return UnsafePointer(a)
     }
 }

@@ -4,9 +4,10 @@
 ///
 /// The input here is 8-bit packed pixels (an RGB frame), read in place from a rectangle of a larger image, and the
 /// output is channels-last Float. PyTorch averages the float copy of such pixels as `sum / kh / kw` (two roundings,
-/// checked against torch 2.13); the sums of 8-bit values are exact in Float (below 2²⁴ for windows up to 65 000
-/// pixels), so summing rows first and then columns gives the same bits as its direct 2-D loop. An affine map
-/// (v − shift) · scale is applied to each mean afterwards (MTCNN's (x − 127.5) · 0.0078125).
+/// checked against torch 2.13); the window sums of 8-bit values are integers, exact in Float up to 2²⁴ (windows of up
+/// to 65 793 pixels), so computing them in integers — separably, or from a summed-area table — gives the same bits as
+/// its direct 2-D loop (the tests' naive reference). An affine map (v − shift) · scale follows (MTCNN's
+/// (x − 127.5) · 0.0078125).
 public enum AreaResize {
     /// Window bounds [start, end) of output index `i` of `outSize` over an input of `inSize` (ATen's start_index /
     /// end_index, in integers).
@@ -18,40 +19,54 @@ public enum AreaResize {
     ///   - source: 8-bit pixels, `channels` per pixel, rows `rowStride` bytes apart; the rectangle starts at `source`.
     ///   - width, height: the rectangle's size (≥ 1 each); outWidth, outHeight ≥ 1.
     ///   - output: outHeight × outWidth × channels floats.
+    /// Separable and exact: each input row's window sums per output column (integers), then the rows of each output
+    /// row's window — reads every input pixel about once, for a crop that is read once.
     public static func resize(_ source: UnsafePointer<UInt8>, width: Int, height: Int, rowStride: Int, channels: Int,
                               outWidth: Int, outHeight: Int, into output: UnsafeMutablePointer<Float>,
                               shift: Float = 0, scale: Float = 1) {
         precondition(width >= 1 && height >= 1 && outWidth >= 1 && outHeight >= 1 && channels >= 1,
                      "area resize \(width)×\(height) → \(outWidth)×\(outHeight)")
-        let rowFloats = outWidth &* channels
-        // Column windows once; then per output row, per input row of its window: horizontal sums into `acc`.
-        var columns = [(start: Int, end: Int)](repeating: (0, 0), count: outWidth)
-        for j in 0..<outWidth { columns[j] = window(j, outSize: outWidth, inSize: width) }
-        let acc = UnsafeMutablePointer<Float>.allocate(capacity: rowFloats)
-        defer { acc.deallocate() }
-        columns.withUnsafeBufferPointer { cols in
-            for i in 0..<outHeight {
-                let (r0, r1) = window(i, outSize: outHeight, inSize: height)
-                acc.initialize(repeating: 0, count: rowFloats)
-                for r in r0..<r1 {
-                    let row = source + r &* rowStride
-                    for j in 0..<outWidth {
-                        let (c0, c1) = cols[j]
-                        let a = acc + j &* channels
-                        for x in c0..<c1 {
-                            let p = row + x &* channels
-                            for ch in 0..<channels { a[ch] += Float(p[ch]) }
-                        }
+        precondition(width * height <= 16_843_009, "area resize of \(width)×\(height) could overflow UInt32 sums")
+        let rowEntries = outWidth &* channels
+        let cols = UnsafeMutablePointer<(start: Int, end: Int)>.allocate(capacity: outWidth)
+        let rowSums = UnsafeMutablePointer<UInt32>.allocate(capacity: height &* rowEntries)
+        let acc = UnsafeMutablePointer<UInt32>.allocate(capacity: rowEntries)
+        defer { cols.deallocate(); rowSums.deallocate(); acc.deallocate() }
+        for j in 0..<outWidth { cols[j] = window(j, outSize: outWidth, inSize: width) }
+        // Horizontal: row r's sum over each output column's window.
+        for r in 0..<height {
+            let row = source + r &* rowStride, sums = rowSums + r &* rowEntries
+            for j in 0..<outWidth {
+                let (c0, c1) = cols[j]
+                if channels == 3 {
+                    var a: UInt32 = 0, b: UInt32 = 0, c: UInt32 = 0
+                    var p = row + c0 &* 3
+                    for _ in c0..<c1 { a &+= UInt32(p[0]); b &+= UInt32(p[1]); c &+= UInt32(p[2]); p += 3 }
+                    sums[j &* 3] = a; sums[j &* 3 &+ 1] = b; sums[j &* 3 &+ 2] = c
+                } else {
+                    for ch in 0..<channels {
+                        var a: UInt32 = 0
+                        for x in c0..<c1 { a &+= UInt32(row[x &* channels &+ ch]) }
+                        sums[j &* channels &+ ch] = a
                     }
                 }
-                let kh = Float(r1 &- r0)
-                let out = output + i &* rowFloats
-                for j in 0..<outWidth {
-                    let kw = Float(cols[j].end &- cols[j].start)
-                    for ch in 0..<channels {
-                        let o = j &* channels &+ ch
-                        out[o] = (acc[o] / kh / kw - shift) * scale
-                    }
+            }
+        }
+        // Vertical: each output row's window of row sums; then mean = sum / kh / kw (PyTorch's two divisions).
+        for i in 0..<outHeight {
+            let (r0, r1) = window(i, outSize: outHeight, inSize: height)
+            acc.initialize(repeating: 0, count: rowEntries)
+            for r in r0..<r1 {
+                let sums = rowSums + r &* rowEntries
+                for e in 0..<rowEntries { acc[e] &+= sums[e] }
+            }
+            let kh = Float(r1 &- r0)
+            let out = output + i &* rowEntries
+            for j in 0..<outWidth {
+                let kw = Float(cols[j].end &- cols[j].start)
+                for ch in 0..<channels {
+                    let o = j &* channels &+ ch
+                    out[o] = (Float(acc[o]) / kh / kw - shift) * scale
                 }
             }
         }
@@ -107,35 +122,39 @@ public final class SummedAreaTable {
         }
     }
 
-    /// Sum of channel `c` over rows [y0, y1) and columns [x0, x1).
-    @inline(__always) func sum(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int, _ c: Int) -> UInt32 {
-        let t = storage!, re = (width &+ 1) &* channels
-        return t[y1 &* re &+ x1 &* channels &+ c] &- t[y0 &* re &+ x1 &* channels &+ c]
-            &- t[y1 &* re &+ x0 &* channels &+ c] &+ t[y0 &* re &+ x0 &* channels &+ c]
-    }
+    /// The (height + 1) × (width + 1) × channels entries (valid after `build`).
+    var entries: UnsafePointer<UInt32> { UnsafePointer(storage!) }
 }
 
 extension AreaResize {
-    /// `resize` of the whole image a summed-area table was built from: the same result, in time proportional to the
-    /// output (used for the pyramid levels of a large frame, each of which would otherwise read the whole frame).
-    public static func resize(table: SummedAreaTable, outWidth: Int, outHeight: Int, into output: UnsafeMutablePointer<Float>,
+    /// `resize` of the rectangle [x0, x0 + width) × [y0, y0 + height) of the image a summed-area table was built from
+    /// (default: all of it): the same bits as the direct loop, in time proportional to the output — the pyramid levels
+    /// and the crops of a large frame would otherwise each read all their pixels.
+    public static func resize(table: SummedAreaTable, x0: Int = 0, y0: Int = 0, width: Int? = nil, height: Int? = nil,
+                              outWidth: Int, outHeight: Int, into output: UnsafeMutablePointer<Float>,
                               shift: Float = 0, scale: Float = 1) {
-        let w = table.width, h = table.height, channels = table.channels
-        precondition(w >= 1 && h >= 1 && outWidth >= 1 && outHeight >= 1, "area resize \(w)×\(h) → \(outWidth)×\(outHeight)")
-        var columns = [(start: Int, end: Int)](repeating: (0, 0), count: outWidth)
-        for j in 0..<outWidth { columns[j] = window(j, outSize: outWidth, inSize: w) }
-        columns.withUnsafeBufferPointer { cols in
-            for i in 0..<outHeight {
-                let (r0, r1) = window(i, outSize: outHeight, inSize: h)
-                let kh = Float(r1 &- r0)
-                let out = output + i &* outWidth &* channels
-                for j in 0..<outWidth {
-                    let (c0, c1) = cols[j]
-                    let kw = Float(c1 &- c0)
-                    for ch in 0..<channels {
-                        let s = Float(table.sum(c0, r0, c1, r1, ch))
-                        out[j &* channels &+ ch] = (s / kh / kw - shift) * scale
-                    }
+        let w = width ?? table.width, h = height ?? table.height, channels = table.channels
+        precondition(w >= 1 && h >= 1 && outWidth >= 1 && outHeight >= 1 && x0 >= 0 && y0 >= 0
+                     && x0 + w <= table.width && y0 + h <= table.height,
+                     "area resize of \(w)×\(h) at (\(x0), \(y0)) in \(table.width)×\(table.height) → \(outWidth)×\(outHeight)")
+        let t = table.entries, rowEntries = (table.width &+ 1) &* channels
+        // Column offsets (in table entries) of each output column's window, once.
+        let cols = UnsafeMutablePointer<(start: Int, end: Int, size: Float)>.allocate(capacity: outWidth)
+        defer { cols.deallocate() }
+        for j in 0..<outWidth {
+            let (c0, c1) = window(j, outSize: outWidth, inSize: w)
+            cols[j] = ((x0 &+ c0) &* channels, (x0 &+ c1) &* channels, Float(c1 &- c0))
+        }
+        for i in 0..<outHeight {
+            let (r0, r1) = window(i, outSize: outHeight, inSize: h)
+            let kh = Float(r1 &- r0)
+            let top = t + (y0 &+ r0) &* rowEntries, bottom = t + (y0 &+ r1) &* rowEntries
+            let out = output + i &* outWidth &* channels
+            for j in 0..<outWidth {
+                let c = cols[j]
+                for ch in 0..<channels {
+                    let sum = bottom[c.end &+ ch] &- top[c.end &+ ch] &- bottom[c.start &+ ch] &+ top[c.start &+ ch]
+                    out[j &* channels &+ ch] = (Float(sum) / kh / c.size - shift) * scale
                 }
             }
         }

@@ -1,6 +1,5 @@
 import Face
 import Foundation
-import Kernels
 import Media
 
 /// One frame as the pipeline needs it: its number, its time and the 112×112 face crop (nil when there is none).
@@ -35,11 +34,9 @@ public final class VideoFaceSource: FrameSource {
     public let tracker: FaceTracker
     public private(set) var faces: [FaceResult] = []
     private var lastFace: FaceResult?
+    private let threads: Int
 
-    /// Threads the face path may use per frame.
-    public let threads: Int
-
-    public init(path: String, tracker: FaceTracker, threads: Int = Parallelism.threads) throws {
+    public init(path: String, tracker: FaceTracker, threads: Int) throws {
         decoder = try VideoDecoder(path: path)
         self.tracker = tracker
         self.threads = threads

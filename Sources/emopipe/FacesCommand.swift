@@ -1,7 +1,6 @@
 import ArgumentParser
 import Face
 import Foundation
-import Kernels
 import Media
 
 /// `emopipe faces`: detect, track and align the subject's face in every frame; CSV on stdout.
@@ -61,7 +60,6 @@ struct Faces: ParsableCommand {
             config.smoothing = !noSmoothing
             config.template = .fivePoint112(zoom: zoom)
             let tracker = FaceTracker(models: try FaceModels(), config: config)
-            let threads = Parallelism.threads
             let decoder = try VideoDecoder(path: path)
             let info = decoder.info
             if let crops { try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true) }
@@ -76,7 +74,7 @@ struct Faces: ParsableCommand {
             let progress = ProgressLine(label: "faces", total: info.declaredFrameCount)
             while let frame = try decoder.next() {
                 let t0 = Date()
-                let r = tracker.process(frame, threads: threads)
+                let r = tracker.process(frame, threads: ProcessInfo.processInfo.activeProcessorCount)
                 faceSeconds += Date().timeIntervalSince(t0)
                 frames += 1
                 if r.found {
