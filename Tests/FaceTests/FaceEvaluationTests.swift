@@ -58,6 +58,8 @@ struct EvalOutcome {
     var seconds = 0.0
     var misses: [String] = []
     var falsePositives: [String] = []
+    /// Pictures with a detection strong enough to start a track (`FaceTrackerConfig.startThreshold`).
+    var wouldStartTrack: [String] = []
 }
 
 /// Every picture through `MTCNN.detect` with `options`: a face picture counts as found when a detection has IoU ≥ 0.4
@@ -75,6 +77,7 @@ func evaluateFaces(_ detector: MTCNN, options: MTCNN.Options = MTCNN.Options(), 
         let found = detector.detect(RGBImage(width: img.width, height: img.height, pixels: img.rgb), options: options, threads: 2)
         o.seconds += Date().timeIntervalSince(t0)
         let boxes = found.map(\.box)
+        if found.contains(where: { $0.score >= FaceTrackerConfig().startThreshold }) { o.wouldStartTrack.append(stem) }
         if parts[0] == "noface" {
             o.emptyImages += 1
             let strong = found.filter { $0.score >= 0.9 }
@@ -108,6 +111,9 @@ func evaluateFaces(_ detector: MTCNN, options: MTCNN.Options = MTCNN.Options(), 
         #expect(o.faces == 39 && o.emptyImages == 15)
         #expect(o.hits >= 37, "misses: \(o.misses)")
         #expect(o.falseOnEmpty <= 1, "\(o.falsePositives)")
+        // The tracker starts a track on every face picture and on no face-free one.
+        let starts = o.wouldStartTrack
+        #expect(starts.filter { !$0.hasPrefix("noface") }.count == 39 && !starts.contains { $0.hasPrefix("noface") }, "\(starts)")
     }
 
     /// The crop of a still face (one picture through the tracker) against the crop made from facenet-pytorch's
