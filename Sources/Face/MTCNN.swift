@@ -59,6 +59,8 @@ public struct MTCNN: Sendable {
 
     /// Crops per network call in stages 2 and 3 (bounds the buffers; the results do not depend on it).
     static let batch = 128
+    /// Frames up to this many pixels (4K UHD) get a summed-area table per detection.
+    static let largestTabledFrame = 3840 * 2160
 
     /// Every face in `image`, largest box first (`select_largest=True`), as `MTCNN.detect(img, landmarks=True)`.
     public func detect(_ image: RGBImage, options: Options = Options(), threads: Int,
@@ -70,6 +72,7 @@ public struct MTCNN: Sendable {
             var boxes = proposals(src, options: options, threads: threads, workspace: workspace)
             boxes = refinement(src, boxes, threshold: Float(options.thresholds.1), threads: threads, workspace: workspace)
             let out = output(src, boxes, threshold: Float(options.thresholds.2), threads: threads, workspace: workspace)
+            workspace.tableIsCurrent = false
             // Largest first (np.argsort of the float32 areas, reversed; ties: the later one first, as reversing does).
             let order = out.indices.sorted { i, j in
                 let ai = out[i].area, aj = out[j].area
@@ -117,15 +120,22 @@ public struct MTCNN: Sendable {
 
     func proposals(_ src: RGBSource, options: Options, threads: Int, workspace ws: MTCNNWorkspace) -> [Candidate] {
         var pooled: [Candidate] = []
-        // Every level is resampled from the full image: one summed-area table makes each cost only its own size.
-        let table = ws.table
-        table.build(src.pixels, width: src.width, height: src.height, rowStride: src.width * 3, channels: 3)
+        // Every level is resampled from the full image: one summed-area table makes each cost only its own size (and
+        // serves the crops of stages 2 and 3). Above 4K (≥ 400 MB of table at 8K) each level reads the frame instead.
+        let table: SummedAreaTable? = src.width * src.height <= Self.largestTabledFrame ? ws.table : nil
+        table?.build(src.pixels, width: src.width, height: src.height, rowStride: src.width * 3, channels: 3)
+        ws.tableIsCurrent = table != nil
         for scale in Self.scales(width: src.width, height: src.height, options: options) {
             // imresample: area interpolation to (int(h·scale + 1), int(w·scale + 1)), then (x − 127.5) · 0.0078125.
             let hs = Int(Double(src.height) * scale + 1), wsz = Int(Double(src.width) * scale + 1)
             guard PNet.outputSize(height: hs, width: wsz) != nil else { continue }
             let input = ws.input.reserve(hs * wsz * 3)
-            AreaResize.resize(table: table, outWidth: wsz, outHeight: hs, into: input, shift: 127.5, scale: 0.0078125)
+            if let table {
+                AreaResize.resize(table: table, outWidth: wsz, outHeight: hs, into: input, shift: 127.5, scale: 0.0078125)
+            } else {
+                AreaResize.resize(src.pixels, width: src.width, height: src.height, rowStride: src.width * 3, channels: 3,
+                                  outWidth: wsz, outHeight: hs, into: input, shift: 127.5, scale: 0.0078125)
+            }
             let (map, oh, ow) = pnet.forward(input, height: hs, width: wsz, workspace: ws, threads: threads)
             // generateBoundingBox: cells with probability ≥ threshold, in row-major order; the window of cell (x, y) is
             // floor((2·(x, y) + 1) / scale) … floor((2·(x, y) + 12) / scale), in float32.
@@ -167,7 +177,7 @@ public struct MTCNN: Sendable {
             let n = min(Self.batch, boxes.count - start)
             let side = RNet.inputSize, per = side * side * 3
             let input = ws.input.reserve(n * per)
-            for k in 0..<n { src.resizeCrop(boxes[start + k], side: side, into: input + k * per, table: ws.table, workspace: ws) }
+            for k in 0..<n { src.resizeCrop(boxes[start + k], side: side, into: input + k * per, table: ws.currentTable, workspace: ws) }
             let out = rnet.forward(input, count: n, workspace: ws, threads: threads)
             for k in 0..<n {
                 let row = out + k * 6
@@ -209,7 +219,7 @@ public struct MTCNN: Sendable {
                 if padded {
                     src.resizePaddedCrop(boxes[valid[start + k]], side: side, into: input + k * per, workspace: ws)
                 } else {
-                    src.resizeCrop(boxes[valid[start + k]], side: side, into: input + k * per, table: ws.table, workspace: ws)
+                    src.resizeCrop(boxes[valid[start + k]], side: side, into: input + k * per, table: ws.currentTable, workspace: ws)
                 }
             }
             let out = onet.forward(input, count: n, workspace: ws, threads: threads)

@@ -138,8 +138,10 @@ func columnsFromWHCtoHWC(_ weight: Tensor, height: Int, width: Int, channels: In
 /// Owned by one detector call at a time (a tracker keeps one); grown on first use, reused afterwards.
 public final class MTCNNWorkspace {
     let a = ScratchBuffer(), b = ScratchBuffer(), scratch = ScratchBuffer(), input = ScratchBuffer()
-    /// The whole frame's summed-area table (a detection's pyramid and crops).
+    /// The whole frame's summed-area table (a detection's pyramid and crops), when this detection built one.
     let table = SummedAreaTable()
+    var tableIsCurrent = false
+    var currentTable: SummedAreaTable? { tableIsCurrent ? table : nil }
     /// A crop extended with black beyond the frame (tracking refinement).
     let patch = BytePatch()
     public init() {}

@@ -9,6 +9,12 @@
 /// its direct 2-D loop (the tests' naive reference). An affine map (v − shift) · scale follows (MTCNN's
 /// (x − 127.5) · 0.0078125).
 public enum AreaResize {
+    /// Largest window (pixels) whose 8-bit sums fit UInt32; PyTorch's float sums are exact up to 65 793 pixels.
+    public static let maxWindowPixels = 16_843_009
+
+    /// The largest window length along an axis of `inSize` pooled to `outSize`.
+    @inline(__always) static func maxWindow(_ inSize: Int, _ outSize: Int) -> Int { (inSize + outSize - 1) / outSize + 1 }
+
     /// Window bounds [start, end) of output index `i` of `outSize` over an input of `inSize` (ATen's start_index /
     /// end_index, in integers).
     @inline(__always) public static func window(_ i: Int, outSize: Int, inSize: Int) -> (start: Int, end: Int) {
@@ -26,7 +32,8 @@ public enum AreaResize {
                               shift: Float = 0, scale: Float = 1) {
         precondition(width >= 1 && height >= 1 && outWidth >= 1 && outHeight >= 1 && channels >= 1,
                      "area resize \(width)×\(height) → \(outWidth)×\(outHeight)")
-        precondition(width * height <= 16_843_009, "area resize of \(width)×\(height) could overflow UInt32 sums")
+        precondition(maxWindow(width, outWidth) * maxWindow(height, outHeight) <= maxWindowPixels,
+                     "area resize \(width)×\(height) → \(outWidth)×\(outHeight): windows too large for exact sums")
         let rowEntries = outWidth &* channels
         let cols = UnsafeMutablePointer<(start: Int, end: Int)>.allocate(capacity: outWidth)
         let rowSums = UnsafeMutablePointer<UInt32>.allocate(capacity: height &* rowEntries)
@@ -74,9 +81,9 @@ public enum AreaResize {
 }
 
 /// A summed-area table of 8-bit packed pixels: entry (y, x, c) is the sum of channel c over rows 0..<y and columns
-/// 0..<x, so any rectangle's sum takes four reads. The sums are exact integers (UInt32: up to 16.8 M pixels of 255),
-/// which is what lets `AreaResize.resize(table:)` give the same bits as the direct loop for every window of up to
-/// 65 793 pixels (Float holds their sums exactly).
+/// 0..<x, so any rectangle's sum takes four reads. The sums are exact integers (UInt32, wrapping), which is what lets
+/// `AreaResize.resize(table:)` give the same bits as the direct loop (Float holds the window sums exactly up to
+/// 65 793 pixels, as PyTorch's float accumulation does).
 public final class SummedAreaTable {
     public private(set) var width = 0, height = 0, channels = 0
     private var storage: UnsafeMutablePointer<UInt32>?
@@ -85,9 +92,10 @@ public final class SummedAreaTable {
     public init() {}
     deinit { storage?.deallocate() }
 
-    /// Rebuilds the table for `source` (height rows of width × channels bytes, `rowStride` bytes apart).
+    /// Rebuilds the table for `source` (height rows of width × channels bytes, `rowStride` bytes apart). The entries
+    /// wrap modulo 2³² on frames of more than 16.8 M pixels; a rectangle's sum, taken with the same wrapping
+    /// arithmetic, is still exact as long as it is below 2³² (any window of `AreaResize.maxWindowPixels`).
     public func build(_ source: UnsafePointer<UInt8>, width: Int, height: Int, rowStride: Int, channels: Int) {
-        precondition(width * height <= 16_843_009, "summed-area table of \(width)×\(height) could overflow UInt32")
         let rowEntries = (width + 1) * channels
         let count = (height + 1) * rowEntries
         if count > capacity {
@@ -135,7 +143,8 @@ extension AreaResize {
                               shift: Float = 0, scale: Float = 1) {
         let w = width ?? table.width, h = height ?? table.height, channels = table.channels
         precondition(w >= 1 && h >= 1 && outWidth >= 1 && outHeight >= 1 && x0 >= 0 && y0 >= 0
-                     && x0 + w <= table.width && y0 + h <= table.height,
+                     && x0 + w <= table.width && y0 + h <= table.height
+                     && maxWindow(w, outWidth) * maxWindow(h, outHeight) <= maxWindowPixels,
                      "area resize of \(w)×\(h) at (\(x0), \(y0)) in \(table.width)×\(table.height) → \(outWidth)×\(outHeight)")
         let t = table.entries, rowEntries = (table.width &+ 1) &* channels
         // Column offsets (in table entries) of each output column's window, once.
