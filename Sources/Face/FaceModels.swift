@@ -29,8 +29,8 @@ public enum FaceModelPaths {
         let r = (directory as NSString).appendingPathComponent(fileNames.rnet)
         let o = (directory as NSString).appendingPathComponent(fileNames.onet)
         for path in [p, r, o] where !FileManager.default.fileExists(atPath: path) {
-            let hint = ProcessInfo.processInfo.environment[environmentVariable].map { _ in " (or unset \(environmentVariable))" } ?? ""
-            throw FaceModelError("\(path): no such file; the face detector's weights are fetched and converted by `make` (run it in the emopipe checkout)\(hint)")
+            let hint = ProcessInfo.processInfo.environment[environmentVariable].map { _ in ", or unset \(environmentVariable)" } ?? ""
+            throw FaceModelError("\(path): no such file (the face detector's weights: run `make` in the emopipe checkout to fetch and convert them\(hint))")
         }
         return (p, r, o)
     }

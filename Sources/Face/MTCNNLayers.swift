@@ -20,7 +20,7 @@ final class MTCNNWeightsReader {
         do {
             file = try SafeTensorsFile(path: path)
         } catch {
-            throw FaceModelError("\(path): cannot read the \(network) weights (\(error)); run `make` to fetch and convert them again")
+            throw FaceModelError("\(path): cannot read the \(network) weights: \(error) (run `make` to fetch and convert them again)")
         }
         self.network = network
     }
