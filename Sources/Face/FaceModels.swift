@@ -20,7 +20,7 @@ public enum FaceModelPaths {
     /// Why the folder is searched (for `emopipe models`).
     public static func origin(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let e = environment[environmentVariable], !e.isEmpty { return "$\(environmentVariable)" }
-        return "face detector (MTCNN), written by make"
+        return "where `make` writes them"
     }
 
     /// The three paths in `directory`; throws a one-line error naming the first missing file and `make` as the fix.
@@ -30,7 +30,8 @@ public enum FaceModelPaths {
         let o = (directory as NSString).appendingPathComponent(fileNames.onet)
         for path in [p, r, o] where !FileManager.default.fileExists(atPath: path) {
             let hint = ProcessInfo.processInfo.environment[environmentVariable].map { _ in ", or unset \(environmentVariable)" } ?? ""
-            throw FaceModelError("\(path): no such file (the face detector's weights: run `make` in the emopipe checkout to fetch and convert them\(hint))")
+            throw FaceModelError(path, "no such file (the face detector's weights)",
+                                 remedy: "run `make` in the emopipe checkout to fetch and convert them\(hint)")
         }
         return (p, r, o)
     }

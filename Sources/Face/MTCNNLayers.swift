@@ -3,10 +3,17 @@
 import Foundation
 import Kernels
 
-/// A face model file could not be used: names the file and the fix.
+/// A face model file could not be used: the file, what is wrong, and the fix ("FILE: problem (remedy)").
 public struct FaceModelError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+    public let file: String
+    public let problem: String
+    public let remedy: String
+
+    public init(_ file: String, _ problem: String, remedy: String) {
+        self.file = file; self.problem = problem; self.remedy = remedy
+    }
+
+    public var description: String { "\(file): \(problem) (\(remedy))" }
 }
 
 /// Reads one network's tensors by their facenet-pytorch state_dict names, checking each shape, and at the end that the
@@ -15,26 +22,28 @@ final class MTCNNWeightsReader {
     let file: SafeTensorsFile
     let network: String
     private var used = Set<String>()
+    /// `make` checks the converted files against the sums it recorded and converts a changed one again.
+    static let remedy = "run `make` in the emopipe checkout to fetch and convert the face detector's weights again"
 
     init(path: String, network: String) throws {
         do {
             file = try SafeTensorsFile(path: path)
         } catch {
-            throw FaceModelError("\(path): cannot read the \(network) weights: \(error) (run `make` to fetch and convert them again)")
+            throw FaceModelError(path, "cannot read the \(network) weights: \(error)", remedy: Self.remedy)
         }
         self.network = network
     }
 
     func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
         guard let e = file.entries[name] else {
-            throw FaceModelError("\(file.path): no tensor \(name) \(Tensor.shapeString(shape)); not facenet-pytorch's \(network) (run `make` to convert it again)")
+            throw FaceModelError(file.path, "no tensor \(name) \(Tensor.shapeString(shape)): not facenet-pytorch's \(network)", remedy: Self.remedy)
         }
         guard e.shape == shape else {
-            throw FaceModelError("\(file.path): \(name) has shape \(Tensor.shapeString(e.shape)), \(network) needs \(Tensor.shapeString(shape)) (run `make` to convert it again)")
+            throw FaceModelError(file.path, "\(name) has shape \(Tensor.shapeString(e.shape)), \(network) needs \(Tensor.shapeString(shape))", remedy: Self.remedy)
         }
         used.insert(name)
         do { return try file.tensor(name) } catch {
-            throw FaceModelError("\(file.path): \(name): \(error) (run `make` to convert it again)")
+            throw FaceModelError(file.path, "\(name): \(error)", remedy: Self.remedy)
         }
     }
 
@@ -42,7 +51,7 @@ final class MTCNNWeightsReader {
     func finish() throws {
         let extra = file.names.filter { !used.contains($0) }
         guard extra.isEmpty else {
-            throw FaceModelError("\(file.path): unexpected tensors \(extra.prefix(3).joined(separator: ", ")) for \(network) (run `make` to convert it again)")
+            throw FaceModelError(file.path, "unexpected tensors \(extra.prefix(3).joined(separator: ", ")) for \(network)", remedy: Self.remedy)
         }
     }
 }
