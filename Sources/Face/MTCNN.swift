@@ -245,7 +245,7 @@ public struct MTCNN: Sendable {
     }
 }
 
-/// A candidate box of the cascade, in float32 like the reference's tensors.
+/// A candidate box of the three-stage cascade (P-Net, R-Net, O-Net), in float32 like the reference's tensors.
 struct Candidate {
     var x1: Float, y1: Float, x2: Float, y2: Float
     var score: Float
@@ -282,7 +282,7 @@ struct Candidate {
     }
 }
 
-/// The 8-bit RGB image the cascade reads, and its crops.
+/// The 8-bit RGB image the networks read, and its crops.
 struct RGBSource {
     let pixels: UnsafePointer<UInt8>
     let width: Int, height: Int
