@@ -135,10 +135,11 @@ struct Faces: ParsableCommand {
         let out = BufferedText(StandardOutput.shared)
         try out.append(Self.detectionsHeader + "\n")
         let progress = ProgressLine(label: "faces", total: decoder.info.declaredFrameCount)
+        let workspace = MTCNNWorkspace()   // the detector's buffers, reused frame after frame
         var frames = 0, total = 0
         while let frame = try decoder.next() {
             frames += 1
-            for d in models.detector.detect(frame.image, options: options, threads: threads.threads) {
+            for d in models.detector.detect(frame.image, options: options, threads: threads.threads, workspace: workspace) {
                 total += 1
                 let points = d.landmarks.map { ",\(fmt($0.x, 3)),\(fmt($0.y, 3))" }.joined()
                 try out.append("\(frame.index + 1),\(fmt(d.x1, 3)),\(fmt(d.y1, 3)),\(fmt(d.x2, 3)),\(fmt(d.y2, 3)),\(fmt(d.score, 6))\(points)\n")
