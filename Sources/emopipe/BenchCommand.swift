@@ -74,13 +74,10 @@ struct BenchCommand: ParsableCommand {
             let ownRate = 2 * pow(Double(g), 3) / ownBest / 1e9
 
             log("emopipe bench: generating synthetic TSAV weights")
-            let keys = try SyntheticWeights.parseKeys(TSAVBackbones.keysText)
-            let weightsFile = SyntheticWeights.writer(for: keys, metadata: ["made_by": "emopipe bench"])
+            let weightsFile = SyntheticWeights.writer(for: TSAVBackbones.stateDictKeys, metadata: ["made_by": "emopipe bench"])
             let bytes = try weightsFile.serialized()
             if let saveWeights { try writeAtomically(bytes, to: saveWeights) }
-            let reader = StateDictReader(try SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
-            let visual = try R2Plus1D18(reader, prefix: TSAVBackbones.videoPrefix)
-            let audio = try ResNet18(reader, prefix: TSAVBackbones.audioPrefix)
+            let (visual, audio) = try TSAVBackbones.load(file: SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
 
             // R(2+1)D-18 on `clips` clips of 3×8×112×112
             let vin = SyntheticWeights.uniformTensor("bench:clips", shape: [clips, 3, 8, 112, 112])
