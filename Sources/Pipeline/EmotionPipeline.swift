@@ -101,6 +101,8 @@ public final class EmotionPipeline {
                 }
             }
             let (v, a) = try timings.measure(.head) { try model.head.forward(audio: audioIn, visual: visualIn, threads: options.threads) }
+            try v.requireFinite(output: "valence", weights: model.headPath)
+            try a.requireFinite(output: "arousal", weights: model.headPath)
             for (s, seq) in sequences.enumerated() {
                 for (j, end) in seq.clipEnds.enumerated() where end <= frameCount {
                     rawValence[end - 1] = Double(v.data[s * l + j])

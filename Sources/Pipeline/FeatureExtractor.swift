@@ -38,6 +38,7 @@ final class FeatureExtractor {
                 try model.visual.forward(input, workspace: visualWorkspace, wantMax: model.visualIsMaxPooled, threads: threads)
             }
             let source = model.visualIsMaxPooled ? o.maxPooled! : o.layer4
+            try source.requireFinite(output: "visual feature", weights: model.backbonesPath)
             (out + start * visualWidth).update(from: source.pointer, count: n * visualWidth)
             start += n
         }
@@ -60,6 +61,7 @@ final class FeatureExtractor {
             try window.withUnsafeBufferPointer { try mel.compute($0, into: spec.data) }
         }
         let f = try timings.measure(.audioBackbone) { try model.audio.forward(spec, workspace: audioWorkspace, threads: threads) }
+        try f.requireFinite(output: "audio feature", weights: model.backbonesPath)
         out.update(from: f.pointer, count: 512)
     }
 
