@@ -36,8 +36,8 @@ public final class VideoFaceSource: FrameSource {
     private var lastFace: FaceResult?
     private let threads: Int
 
-    public init(path: String, tracker: FaceTracker, threads: Int) throws {
-        decoder = try VideoDecoder(path: path)
+    public init(decoder: VideoDecoder, tracker: FaceTracker, threads: Int) {
+        self.decoder = decoder
         self.tracker = tracker
         self.threads = threads
     }

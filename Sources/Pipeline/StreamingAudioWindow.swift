@@ -36,8 +36,8 @@ public final class StreamingAudioWindow {
     public func fillNewest(into out: inout [Float]) throws {
         let f = newestFrame
         precondition(f >= 1, "no frame given yet")
-        let start = f < AudioWindow.framesPerWindow ? 0 : max(0, AudioWindow.sampleIndex(seconds: recentTimes[0]))
-        let end = max(start, AudioWindow.sampleIndex(seconds: recentTimes[recentTimes.count - 1]))
+        let start = f < AudioWindow.framesPerWindow ? 0 : max(0, try AudioWindow.sampleIndex(seconds: recentTimes[0]))
+        let end = max(start, try AudioWindow.sampleIndex(seconds: recentTimes[recentTimes.count - 1]))
         try readUntil(end)
         // Keep only what later windows can still need: they start at or after this one's start.
         let lo = max(start, base), hi = min(end, base + buffer.count)

@@ -132,9 +132,10 @@ func openInput(_ input: String, audio: String?, fps: Double, subject: String, th
         } catch {
             throw RunFailure("the face models cannot be loaded (\(error)); run `make` to install opencv-data and libdlib-data")
         }
-        let video = try VideoFaceSource(path: input, tracker: tracker, threads: threads)
-        source = video
-        audioWindow = StreamingAudioWindow(decoder: try AudioDecoder.open(path: input, alignTo: video.decoder.info.startTime ?? 0))
+        // One open of the input for both decoders (a FIFO or `-`, standard input, can only be read once).
+        let media = try MediaInput.open(input)
+        source = VideoFaceSource(decoder: media.video, tracker: tracker, threads: threads)
+        audioWindow = StreamingAudioWindow(decoder: media.audio)
     }
     if !audioWindow.hasAudio { printError("warning: \(audio ?? input): no audio; the audio input is silent (missing modality)") }
     return (source, audioWindow)
