@@ -16,10 +16,18 @@ public struct NonFiniteOutputError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// The check callers of a model run on what they are about to use (features, a head's valence and arousal):
+/// one pass over the values.
+public enum FiniteOutput {
+    /// Throws `NonFiniteOutputError` when any of the `count` values is NaN or ±Inf.
+    public static func require(_ values: UnsafePointer<Float>, count: Int, output: String, weights: String) throws {
+        if let i = Kernels.firstNonFinite(values, count: count) { throw NonFiniteOutputError(weights: weights, output: output, index: i) }
+    }
+}
+
 extension Tensor {
-    /// Throws `NonFiniteOutputError` when any element is NaN or ±Inf: one pass over the values, for the caller of a
-    /// model to run on what it is about to turn into rows (`head.forward`'s valence and arousal).
+    /// `FiniteOutput.require` over the whole tensor.
     public func requireFinite(output: String, weights: String) throws {
-        if let i = firstNonFinite() { throw NonFiniteOutputError(weights: weights, output: output, index: i) }
+        try FiniteOutput.require(pointer, count: count, output: output, weights: weights)
     }
 }
