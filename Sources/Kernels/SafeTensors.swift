@@ -46,10 +46,22 @@ public struct SafeTensorsFile: Sendable {
     public static let maxHeaderBytes = 100_000_000
 
     public init(path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw SafeTensorsError("\(path): no such file") }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw SafeTensorsError("\(path): no such file (check the path)")
+        }
+        guard !isDir.boolValue else { throw SafeTensorsError("\(path): is a folder, not a safetensors file (give the file itself)") }
+        guard access(path, R_OK) == 0 else {
+            throw SafeTensorsError("\(path): cannot read: \(String(cString: strerror(errno))) (check its permissions)")
+        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            throw SafeTensorsError("\(path): cannot read (\(error.localizedDescription))")
+            // Foundation's own text never reaches the user: the POSIX reason when there is one.
+            let ns = error as NSError
+            let code = ns.domain == NSPOSIXErrorDomain ? Int32(ns.code)
+                : (ns.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? Int32($0.code) : nil }
+            throw SafeTensorsError("\(path): cannot read: \(code.map { String(cString: strerror($0)) } ?? "the file cannot be mapped") "
+                                   + "(check the file and the disk)")
         }
         try self.init(data: data, path: path)
     }
@@ -57,7 +69,10 @@ public struct SafeTensorsFile: Sendable {
     public init(data: Data, path: String = "<memory>") throws {
         self.path = path
         self.bytes = data
-        func fail(_ why: String) -> SafeTensorsError { SafeTensorsError("\(path): not a valid safetensors file: \(why)") }
+        func fail(_ why: String) -> SafeTensorsError {
+            SafeTensorsError("\(path): not a valid safetensors file: \(why) (the file is damaged or of another kind; weights come "
+                             + "from `emopipe convert`, see docs/weights.md)")
+        }
         guard data.count >= 8 else { throw fail("shorter than the 8-byte header length") }
         var n: UInt64 = 0
         for i in 0..<8 { n |= UInt64(data[data.startIndex + i]) << (8 * UInt64(i)) }
@@ -294,24 +309,6 @@ public struct SafeTensorsWriter: Sendable {
     /// Writes the file atomically.
     public func write(to path: String) throws {
         try writeAtomically(try serialized(), to: path)
-    }
-}
-
-/// Writes `data` to a temporary file beside `path` and renames it into place.
-public func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let dir = url.deletingLastPathComponent()
-    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    do {
-        try data.write(to: tmp)
-    } catch {
-        try? FileManager.default.removeItem(at: tmp)
-        throw SafeTensorsError("\(path): cannot write (\(error.localizedDescription))")
-    }
-    if rename(tmp.path, url.path) != 0 {
-        let why = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: tmp)
-        throw SafeTensorsError("\(path): cannot write (\(why))")
     }
 }
 

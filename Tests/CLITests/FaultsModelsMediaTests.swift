@@ -6,61 +6,29 @@ import Kernels
 import Testing
 import TestSupport
 
-/// Synthetic model folders for these tests (weights by the parity rule), made once per test process.
-final class FaultModels: @unchecked Sendable {
-    static let shared = FaultModels()
-    private let lock = NSLock()
-    let root = TestPaths.temporaryDirectory("emopipe-fault-models")
-    private var made: [String: String] = [:]
-
-    func folder(_ head: String) throws -> String {
-        lock.lock(); defer { lock.unlock() }
-        if let f = made[head] { return f }
-        let dir = root.appendingPathComponent(head).path
-        let r = try runCommand(TestPaths.emopipeBinary.path, ["models", "synth", dir, "--head", head])
-        guard r.status == 0 else { throw SafeTensorsError("models synth failed: \(r.stderr)") }
-        made[head] = dir
-        return dir
+/// A copy of the synthetic model folder of `head` in which `file` (tsav.safetensors or head_HEAD.safetensors) has its
+/// items passed through `change`.
+func modelVariant(_ head: String, _ file: String, _ change: (inout [SafeTensorsWriter.Item]) -> Void) throws -> String {
+    let source = try SyntheticModels.shared.folder(head: head)
+    let dir = TestPaths.temporaryDirectory("emopipe-fault-variant").path
+    for name in try FileManager.default.contentsOfDirectory(atPath: source) {
+        try FileManager.default.copyItem(atPath: source + "/" + name, toPath: dir + "/" + name)
     }
-
-    /// A copy of model `head`'s folder in which `file` (tsav.safetensors or head_HEAD.safetensors) has its items
-    /// passed through `change`.
-    func variant(_ head: String, _ file: String, _ change: (inout [SafeTensorsWriter.Item]) -> Void) throws -> String {
-        let source = try folder(head)
-        let dir = TestPaths.temporaryDirectory("emopipe-fault-variant").path
-        for name in try FileManager.default.contentsOfDirectory(atPath: source) {
-            try FileManager.default.copyItem(atPath: source + "/" + name, toPath: dir + "/" + name)
-        }
-        let original = try SafeTensorsFile(path: dir + "/" + file)
-        var w = SafeTensorsWriter(metadata: original.metadata)
-        w.items = try original.names.map { name in
-            let e = original.entries[name]!
-            return SafeTensorsWriter.Item(name: name, dtype: e.dtype, shape: e.shape, bytes: try original.rawBytes(name))
-        }
-        change(&w.items)
-        try w.write(to: dir + "/" + file)
-        return dir
+    let original = try SafeTensorsFile(path: dir + "/" + file)
+    var w = SafeTensorsWriter(metadata: original.metadata)
+    w.items = try original.names.map { name in
+        let e = original.entries[name]!
+        return SafeTensorsWriter.Item(name: name, dtype: e.dtype, shape: e.shape, bytes: try original.rawBytes(name))
     }
+    change(&w.items)
+    try w.write(to: dir + "/" + file)
+    return dir
 }
 
 /// The failure contract: exit status 1, no crash, nothing on stdout, and exactly one line on stderr besides warnings,
 /// `emopipe: FILE: what happened (what to do)`, that says `says`.
 /// (Until the CLI's one error style lands, the prefix printed is `error: `; both are accepted here.)
 func expectCleanFailure(_ r: CommandResult, file: String, says: String, sourceLocation: SourceLocation = #_sourceLocation) {
-    expectCleanFailure(Outcome(r), file: file, says: says, sourceLocation: sourceLocation)
-}
-
-/// What a run of the binary gave.
-struct Outcome {
-    let status: Int32, stdout: Data, stderr: String, crashed: Bool
-    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    init(status: Int32, stdout: Data, stderr: String, crashed: Bool) {
-        self.status = status; self.stdout = stdout; self.stderr = stderr; self.crashed = crashed
-    }
-    init(_ r: CommandResult) { self.init(status: r.status, stdout: r.stdout, stderr: r.stderr, crashed: r.crashed) }
-}
-
-func expectCleanFailure(_ r: Outcome, file: String, says: String, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(r.status == 1 && !r.crashed, "status \(r.status): \(r.stderr)", sourceLocation: sourceLocation)
     #expect(r.stdout.isEmpty, "rows were written: \(r.stdoutText.prefix(200))", sourceLocation: sourceLocation)
     let lines = r.stderr.split(separator: "\n").map(String.init).filter { !$0.contains("warning:") }
@@ -70,31 +38,6 @@ func expectCleanFailure(_ r: Outcome, file: String, says: String, sourceLocation
     #expect(message.hasPrefix(file + ": "), "\(line)", sourceLocation: sourceLocation)
     #expect(message.contains(" (") && message.hasSuffix(")"), "no fix in: \(line)", sourceLocation: sourceLocation)
     #expect(message.contains(says), "\(line)", sourceLocation: sourceLocation)
-}
-
-/// Runs the binary with `input` written to its standard input through a pipe (not a seekable file).
-func runWithPipedInput(_ arguments: [String], input: Data) throws -> Outcome {
-    let p = Process()
-    p.executableURL = TestPaths.emopipeBinary
-    p.arguments = arguments
-    let stdin = Pipe(), out = Pipe(), err = Pipe()
-    p.standardInput = stdin
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    final class Box: @unchecked Sendable { var out = Data(); var err = Data() }
-    let box = Box()
-    let group = DispatchGroup()
-    group.enter(); DispatchQueue.global().async { box.out = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    group.enter(); DispatchQueue.global().async { box.err = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    // A reader that stops early closes the pipe: the write then fails, which is fine here.
-    signal(SIGPIPE, SIG_IGN)
-    try? stdin.fileHandleForWriting.write(contentsOf: input)
-    try? stdin.fileHandleForWriting.close()
-    p.waitUntilExit()
-    group.wait()
-    return Outcome(status: p.terminationStatus, stdout: box.out, stderr: String(decoding: box.err, as: UTF8.self),
-                         crashed: p.terminationReason == .uncaughtSignal)
 }
 
 /// A 12-frame 96×72 video with a second of audio (Matroska, MPEG-4 part 2 + AAC), made once per test process:
@@ -147,13 +90,13 @@ func replace(_ name: String, in items: inout [SafeTensorsWriter.Item], _ make: (
         let jump = dir.appendingPathComponent("jump.mkv").path
         // Frames 6… stamped 10¹⁵ s (10¹⁸ ms) after frame 5: the audio window's sample index used to overflow.
         try fixtureFFmpeg(["-i", try video, "-c", "copy", "-bsf:v", "setts=ts=if(gte(N\\,5)\\,1e18+256*N\\,256*N):time_base=1/1000", jump])
-        let r = try runCommand(bin, [jump, "--model", try FaultModels.shared.folder("jca"), "-q"])
+        let r = try runCommand(bin, [jump, "--model", try SyntheticModels.shared.folder(head: "jca"), "-q"])
         expectCleanFailure(r, file: jump, says: "frame 6 is stamped")
     }
 
     @Test func cropFolderAtAnAbsurdFrameRateIsRefused() throws {
         // The CLI refuses it as a usage error; the library refuses it too. Either way: no crash, no rows.
-        let r = try runCommand(bin, [TestPaths.fixture("cropped_aligned/clip"), "--fps", "1e-300", "--model", try FaultModels.shared.folder("jca"), "-q"])
+        let r = try runCommand(bin, [TestPaths.fixture("cropped_aligned/clip"), "--fps", "1e-300", "--model", try SyntheticModels.shared.folder(head: "jca"), "-q"])
         #expect(r.status != 0 && !r.crashed && r.stdout.isEmpty, "\(r.status): \(r.stderr)")
         #expect(r.stderr.contains("1e-300"), "\(r.stderr)")
     }
@@ -162,7 +105,7 @@ func replace(_ name: String, in items: inout [SafeTensorsWriter.Item], _ make: (
 
     @Test func nanInTheBackbonesIsNamed() throws {
         let name = "video_model.r2plus1d.layer2.0.conv1.0.0.weight"
-        let model = try FaultModels.shared.variant("jca", "tsav.safetensors") { replace(name, in: &$0) { filled($0, .nan) { $0 == 7 } } }
+        let model = try modelVariant("jca", "tsav.safetensors") { replace(name, in: &$0) { filled($0, .nan) { $0 == 7 } } }
         defer { try? FileManager.default.removeItem(atPath: model) }
         let r = try runCommand(bin, [try video, "--model", model, "-q"])
         expectCleanFailure(r, file: model + "/tsav.safetensors", says: "tensor \(name) holds a value that is not a finite float32")
@@ -170,7 +113,7 @@ func replace(_ name: String, in items: inout [SafeTensorsWriter.Item], _ make: (
 
     @Test func infinityInTheHeadIsNamed() throws {
         let name = "Joint.rnn.weight_hh_l1_reverse"
-        let model = try FaultModels.shared.variant("jca", "head_jca.safetensors") { replace(name, in: &$0) { filled($0, -.infinity) { $0 == 0 } } }
+        let model = try modelVariant("jca", "head_jca.safetensors") { replace(name, in: &$0) { filled($0, -.infinity) { $0 == 0 } } }
         defer { try? FileManager.default.removeItem(atPath: model) }
         let r = try runCommand(bin, [try video, "--model", model, "-q"])
         expectCleanFailure(r, file: model + "/head_jca.safetensors", says: "tensor \(name) holds a value that is not a finite float32")
@@ -179,7 +122,7 @@ func replace(_ name: String, in items: inout [SafeTensorsWriter.Item], _ make: (
     /// Finite weights whose forward overflows: the valence is +Inf. It must be an error, never a row (clipping would
     /// have made it 1, or a NaN −1, with exit status 0).
     @Test func nonFiniteOutputIsAnErrorNotARow() throws {
-        let model = try FaultModels.shared.variant("jca", "head_jca.safetensors") { items in
+        let model = try modelVariant("jca", "head_jca.safetensors") { items in
             replace("vregressor.0.bias", in: &items) { filled($0, 3e38) }    // every hidden unit 3e38 (finite)
             replace("vregressor.3.weight", in: &items) { filled($0, 1) }     // their sum: +Inf
         }
@@ -192,7 +135,7 @@ func replace(_ name: String, in items: inout [SafeTensorsWriter.Item], _ make: (
 
     @Test func integerBackboneTensorIsRefused() throws {
         let name = "audio_model.resnet.layer3.1.conv2.weight"
-        let model = try FaultModels.shared.variant("jca", "tsav.safetensors") { items in
+        let model = try modelVariant("jca", "tsav.safetensors") { items in
             replace(name, in: &items) { item in
                 // The same bytes declared I32: they used to be read as integers and turned into floats.
                 SafeTensorsWriter.Item(name: item.name, dtype: .i32, shape: item.shape, bytes: item.bytes)
@@ -206,7 +149,7 @@ func replace(_ name: String, in items: inout [SafeTensorsWriter.Item], _ make: (
     // MARK: fault 10 (part) — empty tensors
 
     @Test func allEmptyHeadTensorsAreRefusedForTheirShape() throws {
-        let model = try FaultModels.shared.variant("jca", "head_jca.safetensors") { items in
+        let model = try modelVariant("jca", "head_jca.safetensors") { items in
             items = items.map { SafeTensorsWriter.Item(name: $0.name, dtype: $0.dtype, shape: $0.shape + [0], bytes: []) }
         }
         defer { try? FileManager.default.removeItem(atPath: model) }
@@ -218,10 +161,10 @@ func replace(_ name: String, in items: inout [SafeTensorsWriter.Item], _ make: (
 
     /// `cat VIDEO | emopipe -`: the same rows as from the file (its audio included: one read of stdin serves both).
     @Test func standardInputGivesTheSameRowsAsTheFile() throws {
-        let model = try FaultModels.shared.folder("jca")
+        let model = try SyntheticModels.shared.folder(head: "jca")
         let fromFile = try runCommand(bin, [try video, "--model", model, "-q"])
         #expect(fromFile.status == 0, "\(fromFile.stderr)")
-        let fromPipe = try runWithPipedInput(["-", "--model", model, "-q"], input: try Data(contentsOf: URL(fileURLWithPath: try video)))
+        let fromPipe = try runCommand(bin, ["-", "--model", model, "-q"], input: try Data(contentsOf: URL(fileURLWithPath: try video)))
         #expect(fromPipe.status == 0 && !fromPipe.crashed, "\(fromPipe.stderr)")
         #expect(!fromPipe.stderr.contains("no audio"), "\(fromPipe.stderr)")
         #expect(fromPipe.stdoutText.split(separator: "\n").count == 13 && fromPipe.stdout == fromFile.stdout)
@@ -239,7 +182,7 @@ func replace(_ name: String, in items: inout [SafeTensorsWriter.Item], _ make: (
             try? h.close()
         }
         writer.start()
-        let model = try FaultModels.shared.folder("jca")
+        let model = try SyntheticModels.shared.folder(head: "jca")
         let r = try runCommand(bin, [fifo, "--model", model, "-q"], timeout: 300)
         #expect(r.status == 0 && !r.crashed, "\(r.stderr)")
         #expect(!r.stderr.contains("no audio"), "\(r.stderr)")
@@ -252,8 +195,8 @@ func replace(_ name: String, in items: inout [SafeTensorsWriter.Item], _ make: (
         defer { try? FileManager.default.removeItem(at: dir) }
         let late = dir.appendingPathComponent("late.mp4").path
         try fixtureFFmpeg(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=2", "-c:v", "mpeg4", "-q:v", "2", late])
-        let r = try runWithPipedInput(["-", "--model", try FaultModels.shared.folder("jca"), "-q"],
-                                      input: try Data(contentsOf: URL(fileURLWithPath: late)))
+        let r = try runCommand(bin, ["-", "--model", try SyntheticModels.shared.folder(head: "jca"), "-q"],
+                               input: try Data(contentsOf: URL(fileURLWithPath: late)))
         expectCleanFailure(r, file: "-", says: "whose index (moov) comes after its data cannot be read from a pipe")
     }
 }
