@@ -63,7 +63,7 @@ public final class Session {
         }
         try input.checkSubjectFound()
         let noFace = summary.framesWithFace == 0 ? ["\(input.path): no face in any frame; every clip is black"] : []
-        return RunSummary(pipeline: summary, timings: pipeline.timings, warnings: summary.warnings + noFace)
+        return RunSummary(pipeline: summary, timings: pipeline.timings, warnings: summary.warnings + noFace + input.endWarnings)
     }
 }
 
