@@ -27,14 +27,14 @@ func modelVariant(_ head: String, _ file: String, _ change: (inout [SafeTensorsW
 
 /// The failure contract: exit status 1, no crash, nothing on stdout, and exactly one line on stderr besides warnings,
 /// `emopipe: FILE: what happened (what to do)`, that says `says`.
-/// (Until the CLI's one error style lands, the prefix printed is `error: `; both are accepted here.)
 func expectCleanFailure(_ r: CommandResult, file: String, says: String, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(r.status == 1 && !r.crashed, "status \(r.status): \(r.stderr)", sourceLocation: sourceLocation)
     #expect(r.stdout.isEmpty, "rows were written: \(r.stdoutText.prefix(200))", sourceLocation: sourceLocation)
     let lines = r.stderr.split(separator: "\n").map(String.init).filter { !$0.contains("warning:") }
     #expect(lines.count == 1, "\(lines)", sourceLocation: sourceLocation)
     guard let line = lines.first else { return }
-    let message = line.hasPrefix("emopipe: ") ? String(line.dropFirst(9)) : line.hasPrefix("error: ") ? String(line.dropFirst(7)) : ""
+    #expect(line.hasPrefix("emopipe: "), "\(line)", sourceLocation: sourceLocation)
+    let message = String(line.dropFirst("emopipe: ".count))
     #expect(message.hasPrefix(file + ": "), "\(line)", sourceLocation: sourceLocation)
     #expect(message.contains(" (") && message.hasSuffix(")"), "no fix in: \(line)", sourceLocation: sourceLocation)
     #expect(message.contains(says), "\(line)", sourceLocation: sourceLocation)
