@@ -59,7 +59,7 @@ public final class Session {
         let features = try self.features ?? BackboneFeatures(model: model, clipBatch: settings.clipBatch, threads: threads)
         self.features = features
         let pipeline = EmotionPipeline(head: model.head, features: features, rules: settings.rules, smoothing: settings.smoothing,
-                                       threads: threads, clipStride: settings.clipStride)
+                                       threads: threads, headWeights: model.headPath, clipStride: settings.clipStride)
         let summary = try pipeline.run(frames: input.frames, audio: input.audio, progress: progress, rowsDone: rowsDone, emit: emit)
         let reuse = features.reuseStatistics
         guard summary.frames > 0 else {
@@ -67,7 +67,7 @@ public final class Session {
         }
         try input.checkSubjectFound()
         let noFace = summary.framesWithFace == 0 ? ["\(input.path): no face in any frame; every clip is black"] : []
-        return RunSummary(pipeline: summary, timings: pipeline.timings, warnings: summary.warnings + noFace,
+        return RunSummary(pipeline: summary, timings: pipeline.timings, warnings: summary.warnings + noFace + input.endWarnings,
                           reusedWork: reuse.totalFlops > 0 ? reuse.skippedFlops / reuse.totalFlops : 0)
     }
 }

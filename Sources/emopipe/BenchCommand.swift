@@ -131,9 +131,7 @@ struct BenchCommand: ParsableCommand {
             let weightsFile = SyntheticWeights.writer(for: TSAVBackbones.stateDictKeys, metadata: ["made_by": "emopipe bench"])
             let bytes = try weightsFile.serialized()
             if let saveWeights { try writeAtomically(bytes, to: saveWeights) }
-            let reader = StateDictReader(try SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
-            let fp32 = try R2Plus1D18(reader, prefix: TSAVBackbones.videoPrefix)
-            let audio = try ResNet18(reader, prefix: TSAVBackbones.audioPrefix)
+            let (fp32, audio) = try TSAVBackbones.load(file: SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
             let modes = precisions
             let models = modes.map { $0 == .fp32 ? fp32 : R2Plus1D18(fp32, precision: $0) }
 
