@@ -12,7 +12,7 @@ public struct FaceModels: Sendable {
     public static func load() throws -> FaceModels {
         func load<T>(_ path: String, _ body: (String) throws -> T) throws -> T {
             guard FileManager.default.fileExists(atPath: path) else {
-                throw PipelineError(path, "the face model file is missing", remedy: "run `make` to install opencv-data and libdlib-data")
+                throw PipelineError(path, "the face model file is missing", remedy: "run `make deps` to install opencv-data and libdlib-data")
             }
             do { return try body(path) } catch {
                 throw PipelineError(path, "the face model cannot be read: \(OneLine.message(for: error))",

@@ -76,7 +76,7 @@ struct BenchCommand: ParsableCommand {
             log("emopipe bench: generating synthetic TSAV weights")
             let weightsFile = SyntheticWeights.writer(for: TSAVBackbones.stateDictKeys, metadata: ["made_by": "emopipe bench"])
             let bytes = try weightsFile.serialized()
-            if let saveWeights { try writeAtomically(bytes, to: saveWeights) }
+            if let saveWeights { try writeOutput(bytes, to: saveWeights) }
             let reader = StateDictReader(try SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
             let visual = try R2Plus1D18(reader, prefix: TSAVBackbones.videoPrefix)
             let audio = try ResNet18(reader, prefix: TSAVBackbones.audioPrefix)
