@@ -63,11 +63,11 @@ public final class PipelineInput {
         guard options.audio == nil else {
             throw PipelineError(options.audio, "--audio is for crop folders", remedy: "a video's own audio is used; drop --audio")
         }
-        let tracker = try faces().tracker(options.face)
-        let video = try VideoFaceSource(path: path, tracker: tracker, threads: threads)
-        let decoder = try AudioDecoder.open(path: path, alignTo: video.decoder.info.startTime ?? 0)
-        return PipelineInput(path: path, kind: .video, frames: video, audio: StreamingAudio(reader: decoder),
-                             warnings: decoder == nil ? [noAudio(path)] : [], files: [path], options: options)
+        let decoder = try VideoDecoder(path: path)
+        let video = VideoFaceSource(decoder: decoder, tracker: try faces().tracker(options.face), threads: threads)
+        let audio = try AudioDecoder.open(path: path, alignTo: decoder.info.startTime ?? 0)
+        return PipelineInput(path: path, kind: .video, frames: video, audio: StreamingAudio(reader: audio),
+                             warnings: audio == nil ? [noAudio(path)] : [], files: [path], options: options)
     }
 
     private static func openCropFolder(_ path: String, options: InputOptions) throws -> PipelineInput {
