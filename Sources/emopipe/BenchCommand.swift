@@ -76,7 +76,7 @@ struct BenchCommand: ParsableCommand {
             log("emopipe bench: generating synthetic TSAV weights")
             let weightsFile = SyntheticWeights.writer(for: TSAVBackbones.stateDictKeys, metadata: ["made_by": "emopipe bench"])
             let bytes = try weightsFile.serialized()
-            if let saveWeights { try writeAtomically(bytes, to: saveWeights) }
+            if let saveWeights { try writeOutput(bytes, to: saveWeights) }
             let (visual, audio) = try TSAVBackbones.load(file: SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
 
             // R(2+1)D-18 on `clips` clips of 3×8×112×112
