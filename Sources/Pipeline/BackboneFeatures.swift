@@ -23,7 +23,7 @@ public final class BackboneFeatures: FeatureExtractor {
 
     public init(model: EmotionModel, clipBatch: Int = 4, threads: Int) throws {
         self.model = model
-        self.visualWidth = model.visualIsMaxPooled ? 512 : 512 * 49
+        self.visualWidth = model.head.visualFeatures
         self.clipBatch = max(1, clipBatch)
         self.threads = threads
         mel = try MelSpectrogram()

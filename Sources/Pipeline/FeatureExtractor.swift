@@ -1,3 +1,5 @@
+import Models
+
 /// A log-mel spectrogram: `bands` × `frames` values, band-major (row 0 = the lowest band).
 public struct Spectrogram: Sendable, Equatable {
     public let bands: Int
@@ -47,4 +49,4 @@ extension FeatureExtractor {
 }
 
 /// Floats per audio feature row (ResNet-18's pooled layer4).
-public let audioFeatureWidth = 512
+public let audioFeatureWidth = ResNet18.features

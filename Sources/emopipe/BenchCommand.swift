@@ -130,7 +130,7 @@ struct BenchCommand: ParsableCommand {
             log("emopipe bench: generating synthetic TSAV weights")
             let weightsFile = SyntheticWeights.writer(for: TSAVBackbones.stateDictKeys, metadata: ["made_by": "emopipe bench"])
             let bytes = try weightsFile.serialized()
-            if let saveWeights { try writeAtomically(bytes, to: saveWeights) }
+            if let saveWeights { try writeOutput(bytes, to: saveWeights) }
             let (fp32, audio) = try TSAVBackbones.load(file: SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
             let modes = precisions
             let models = modes.map { $0 == .fp32 ? fp32 : R2Plus1D18(fp32, precision: $0) }
