@@ -156,22 +156,36 @@ public final class CachedFeatures: FeatureExtractor {
     public var clipBatch: Int { source.clipBatch }
 
     public func visualFeatures(of clips: [[[UInt8]?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
+        // Without frame numbers nothing is cached (the pipeline asks this way for its black clip, once per run).
+        if let layer4 {
+            try Self.maxPooled(clips.count, into: rows, rowStride: rowStride) {
+                try layer4.visualFeatures(of: clips, into: $0, rowStride: layer4.visualWidth)
+            }
+            return
+        }
         try source.visualFeatures(of: clips, into: rows, rowStride: rowStride)
+    }
+
+    /// Per-channel maxima of `n` layer4 rows that `fill` writes (packed, 25088 floats each): 512 floats to each row.
+    private static func maxPooled(_ n: Int, into rows: UnsafeMutablePointer<Float>, rowStride: Int,
+                                  _ fill: (UnsafeMutablePointer<Float>) throws -> Void) throws {
+        let width = 512 * 49
+        var full = [Float](repeating: 0, count: n * width)
+        try full.withUnsafeMutableBufferPointer { try fill($0.baseAddress!) }
+        for i in 0..<n {
+            for c in 0..<512 {
+                let base = i * width + c * 49
+                var m = full[base]
+                for q in 1..<49 { m = max(m, full[base + q]) }
+                rows[i * rowStride + c] = m
+            }
+        }
     }
 
     public func visualFeatures(of clips: [[[UInt8]?]], frames: [[Int?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
         if let layer4 {
-            var full = [Float](repeating: 0, count: clips.count * layer4.visualWidth)
-            try full.withUnsafeMutableBufferPointer {
-                try layer4.visualFeatures(of: clips, frames: frames, into: $0.baseAddress!, rowStride: layer4.visualWidth)
-            }
-            for i in clips.indices {
-                for c in 0..<512 {
-                    let base = i * layer4.visualWidth + c * 49
-                    var m = full[base]
-                    for q in 1..<49 { m = max(m, full[base + q]) }
-                    rows[i * rowStride + c] = m
-                }
+            try Self.maxPooled(clips.count, into: rows, rowStride: rowStride) {
+                try layer4.visualFeatures(of: clips, frames: frames, into: $0, rowStride: layer4.visualWidth)
             }
             return
         }

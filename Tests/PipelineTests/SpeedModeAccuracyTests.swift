@@ -64,6 +64,28 @@ struct SpeedModeAccuracyTests {
         if mode.clipStride > 1 { #expect(run.clips.interpolated > 0) }
     }
 
+    @Test("bench's max-pooled cache (JMT) gives 512 per-channel maxima of layer4, also for the black clip asked without frame numbers")
+    func maxPooledCache() throws {
+        let layer4 = CachedFeatures(try BackboneFeatures(model: Self.model, threads: 2))
+        let pooled = CachedFeatures(maxPooledFrom: layer4)
+        #expect(pooled.visualWidth == 512)
+        let black = [[UInt8]?](repeating: nil, count: 8)
+        let clip = (1...8).map { Optional(Self.crop($0)) }
+        var full = [Float](repeating: 0, count: 2 * 25088)
+        try full.withUnsafeMutableBufferPointer { try layer4.source.visualFeatures(of: [black, clip], into: $0.baseAddress!, rowStride: 25088) }
+        // Rows of 512 with guard values after each: a pooled call must write exactly its 512 floats per row.
+        var rows = [Float](repeating: -7, count: 2 * 600)
+        try rows.withUnsafeMutableBufferPointer { r in
+            try pooled.visualFeatures(of: [black], into: r.baseAddress!, rowStride: 600)
+            try pooled.visualFeatures(of: [clip], frames: [Array(1...8)], into: r.baseAddress! + 600, rowStride: 600)
+        }
+        for i in 0..<2 {
+            let expected = (0..<512).map { c in full[(i * 25088 + c * 49)..<(i * 25088 + c * 49 + 49)].max()! }
+            #expect(Array(rows[(i * 600)..<(i * 600 + 512)]) == expected, "clip \(i)")
+            #expect(rows[(i * 600 + 512)..<(i * 600 + 600)].allSatisfy { $0 == -7 }, "clip \(i) wrote past its row")
+        }
+    }
+
     @Test("exact mode's savings (black clips, reused work) change nothing: the rows equal a run without them")
     func exactSavingsAreExact() throws {
         // The pipeline with a feature extractor that never sees frame numbers (no reuse) and every clip computed.
