@@ -57,12 +57,7 @@ EMO_TARGET_AVX512_BF16 static void gemm_bf_avx512(ptrdiff_t rows, ptrdiff_t n, p
                                                   ptrdiff_t ldc, int accumulate, uint16_t *scratch) {
     const ptrdiff_t mr = 12;
     ptrdiff_t panels = (n + 31) / 32, full = rows / mr, rest = rows - full * mr;
-    if (rest > 0) {
-        for (ptrdiff_t r = 0; r < mr; r++) {
-            if (r < rest) memcpy(scratch + r * k, a + (full * mr + r) * lda, (size_t)k * 2);
-            else memset(scratch + r * k, 0, (size_t)k * 2);
-        }
-    }
+    emo_copy_rows_padded(scratch, a + full * mr * lda, lda, k, rest, mr, sizeof(uint16_t));
     float temp[12 * 32] __attribute__((aligned(64)));
     for (ptrdiff_t k0 = 0; k0 < k; k0 += EMO_BF16_KC) {
         ptrdiff_t depth = EMO_MIN(EMO_BF16_KC, k - k0);
@@ -79,11 +74,7 @@ EMO_TARGET_AVX512_BF16 static void gemm_bf_avx512(ptrdiff_t rows, ptrdiff_t n, p
                 if (rowsHere == mr && (cols == 32 || cols == 16)) bf_12x32(depth / 2, aTile, ldaTile, b, cTile, ldc, acc, half);
                 else {
                     bf_12x32(depth / 2, aTile, ldaTile, b, temp, 32, 0, half);
-                    for (ptrdiff_t r = 0; r < rowsHere; r++) {
-                        float *dst = cTile + r * ldc; const float *src = temp + r * 32;
-                        if (acc) for (ptrdiff_t q = 0; q < cols; q++) dst[q] += src[q];
-                        else for (ptrdiff_t q = 0; q < cols; q++) dst[q] = src[q];
-                    }
+                    emo_store_edge_f32(cTile, ldc, temp, 32, rowsHere, cols, acc);
                 }
             }
         }
@@ -124,12 +115,7 @@ EMO_TARGET_AVX2 static void gemm_bf_avx2(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t 
                                          ptrdiff_t ldc, int accumulate, uint16_t *scratch) {
     const ptrdiff_t mr = 4;
     ptrdiff_t panels = (n + 31) / 32, full = rows / mr, rest = rows - full * mr;
-    if (rest > 0) {
-        for (ptrdiff_t r = 0; r < mr; r++) {
-            if (r < rest) memcpy(scratch + r * k, a + (full * mr + r) * lda, (size_t)k * 2);
-            else memset(scratch + r * k, 0, (size_t)k * 2);
-        }
-    }
+    emo_copy_rows_padded(scratch, a + full * mr * lda, lda, k, rest, mr, sizeof(uint16_t));
     float temp[4 * 16] __attribute__((aligned(32)));
     for (ptrdiff_t k0 = 0; k0 < k; k0 += EMO_BF16_KC) {
         ptrdiff_t depth = EMO_MIN(EMO_BF16_KC, k - k0);
@@ -147,11 +133,7 @@ EMO_TARGET_AVX2 static void gemm_bf_avx2(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t 
                     if (rowsHere == mr && colsHere == 16) bf_4x16(depth / 2, aTile, ldaTile, b, cTile, ldc, acc);
                     else {
                         bf_4x16(depth / 2, aTile, ldaTile, b, temp, 16, 0);
-                        for (ptrdiff_t r = 0; r < rowsHere; r++) {
-                            float *dst = cTile + r * ldc; const float *src = temp + r * 16;
-                            if (acc) for (ptrdiff_t q = 0; q < colsHere; q++) dst[q] += src[q];
-                            else for (ptrdiff_t q = 0; q < colsHere; q++) dst[q] = src[q];
-                        }
+                        emo_store_edge_f32(cTile, ldc, temp, 16, rowsHere, colsHere, acc);
                     }
                 }
             }

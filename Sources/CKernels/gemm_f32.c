@@ -63,13 +63,8 @@ EMO_TARGET_AVX512 static void sgemm_avx512(ptrdiff_t rows, ptrdiff_t n, ptrdiff_
                                            const float *packedB, ptrdiff_t kOffset, ptrdiff_t kTotal, float *c,
                                            ptrdiff_t ldc, int accumulate, float *scratch) {
     ptrdiff_t panels = (n + 31) / 32, full = rows / MR512, rest = rows - full * MR512;
-    if (rest > 0) {
-        // The last, partial block of rows: a zero-padded copy, so the micro-kernel always reads 12 rows.
-        for (ptrdiff_t r = 0; r < MR512; r++) {
-            if (r < rest) memcpy(scratch + r * k, a + (full * MR512 + r) * lda, (size_t)k * sizeof(float));
-            else memset(scratch + r * k, 0, (size_t)k * sizeof(float));
-        }
-    }
+    // The last, partial block of rows: a zero-padded copy, so the micro-kernel always reads 12 rows.
+    emo_copy_rows_padded(scratch, a + full * MR512 * lda, lda, k, rest, MR512, sizeof(float));
     float temp[MR512 * 32] __attribute__((aligned(64)));
     for (ptrdiff_t k0 = 0; k0 < k; k0 += EMO_F32_KC) {
         ptrdiff_t depth = EMO_MIN(EMO_F32_KC, k - k0);
@@ -87,11 +82,7 @@ EMO_TARGET_AVX512 static void sgemm_avx512(ptrdiff_t rows, ptrdiff_t n, ptrdiff_
                 else {
                     if (cols <= 16) f32_12x16(depth, aTile, ldaTile, b, temp, 32, 0);
                     else f32_12x32(depth, aTile, ldaTile, b, temp, 32, 0);
-                    for (ptrdiff_t r = 0; r < rowsHere; r++) {
-                        float *dst = cTile + r * ldc; const float *src = temp + r * 32;
-                        if (acc) for (ptrdiff_t q = 0; q < cols; q++) dst[q] += src[q];
-                        else for (ptrdiff_t q = 0; q < cols; q++) dst[q] = src[q];
-                    }
+                    emo_store_edge_f32(cTile, ldc, temp, 32, rowsHere, cols, acc);
                 }
             }
         }
@@ -127,12 +118,7 @@ EMO_TARGET_AVX2 static void sgemm_avx2(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k,
                                        const float *packedB, ptrdiff_t kOffset, ptrdiff_t kTotal, float *c,
                                        ptrdiff_t ldc, int accumulate, float *scratch) {
     ptrdiff_t panels = (n + 31) / 32, full = rows / MR256, rest = rows - full * MR256;
-    if (rest > 0) {
-        for (ptrdiff_t r = 0; r < MR256; r++) {
-            if (r < rest) memcpy(scratch + r * k, a + (full * MR256 + r) * lda, (size_t)k * sizeof(float));
-            else memset(scratch + r * k, 0, (size_t)k * sizeof(float));
-        }
-    }
+    emo_copy_rows_padded(scratch, a + full * MR256 * lda, lda, k, rest, MR256, sizeof(float));
     float temp[MR256 * 16] __attribute__((aligned(32)));
     for (ptrdiff_t k0 = 0; k0 < k; k0 += EMO_F32_KC) {
         ptrdiff_t depth = EMO_MIN(EMO_F32_KC, k - k0);
@@ -150,11 +136,7 @@ EMO_TARGET_AVX2 static void sgemm_avx2(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k,
                     if (rowsHere == MR256 && colsHere == 16) f32_6x16(depth, aTile, ldaTile, b, cTile, ldc, acc);
                     else {
                         f32_6x16(depth, aTile, ldaTile, b, temp, 16, 0);
-                        for (ptrdiff_t r = 0; r < rowsHere; r++) {
-                            float *dst = cTile + r * ldc; const float *src = temp + r * 16;
-                            if (acc) for (ptrdiff_t q = 0; q < colsHere; q++) dst[q] += src[q];
-                            else for (ptrdiff_t q = 0; q < colsHere; q++) dst[q] = src[q];
-                        }
+                        emo_store_edge_f32(cTile, ldc, temp, 16, rowsHere, colsHere, acc);
                     }
                 }
             }

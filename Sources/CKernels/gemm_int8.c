@@ -58,12 +58,7 @@ EMO_TARGET_AVX512_VNNI static void gemm_u8_avx512(ptrdiff_t rows, ptrdiff_t n, p
                                                   ptrdiff_t ldc, int accumulate, uint8_t *scratch) {
     const ptrdiff_t mr = 12;
     ptrdiff_t panels = (n + 31) / 32, full = rows / mr, rest = rows - full * mr;
-    if (rest > 0) {
-        for (ptrdiff_t r = 0; r < mr; r++) {
-            if (r < rest) memcpy(scratch + r * k, a + (full * mr + r) * lda, (size_t)k);
-            else memset(scratch + r * k, 0, (size_t)k);
-        }
-    }
+    emo_copy_rows_padded(scratch, a + full * mr * lda, lda, k, rest, mr, 1);
     int32_t temp[12 * 32] __attribute__((aligned(64)));
     for (ptrdiff_t k0 = 0; k0 < k; k0 += KC8) {
         ptrdiff_t depth = EMO_MIN(KC8, k - k0);
@@ -80,11 +75,7 @@ EMO_TARGET_AVX512_VNNI static void gemm_u8_avx512(ptrdiff_t rows, ptrdiff_t n, p
                 if (rowsHere == mr && (cols == 32 || cols == 16)) u8_12x32(depth / 4, aTile, ldaTile, b, cTile, ldc, acc, half);
                 else {
                     u8_12x32(depth / 4, aTile, ldaTile, b, temp, 32, 0, half);
-                    for (ptrdiff_t r = 0; r < rowsHere; r++) {
-                        int32_t *dst = cTile + r * ldc; const int32_t *src = temp + r * 32;
-                        if (acc) for (ptrdiff_t q = 0; q < cols; q++) dst[q] += src[q];
-                        else for (ptrdiff_t q = 0; q < cols; q++) dst[q] = src[q];
-                    }
+                    emo_store_edge_i32(cTile, ldc, temp, 32, rowsHere, cols, acc);
                 }
             }
         }
@@ -130,12 +121,7 @@ EMO_TARGET_AVX2 static void gemm_u8_avx2(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t 
                                          ptrdiff_t ldc, int accumulate, uint8_t *scratch) {
     const ptrdiff_t mr = 2;
     ptrdiff_t panels = (n + 31) / 32, full = rows / mr, rest = rows - full * mr;
-    if (rest > 0) {
-        for (ptrdiff_t r = 0; r < mr; r++) {
-            if (r < rest) memcpy(scratch + r * k, a + (full * mr + r) * lda, (size_t)k);
-            else memset(scratch + r * k, 0, (size_t)k);
-        }
-    }
+    emo_copy_rows_padded(scratch, a + full * mr * lda, lda, k, rest, mr, 1);
     int32_t temp[2 * 16] __attribute__((aligned(32)));
     for (ptrdiff_t k0 = 0; k0 < k; k0 += KC8) {
         ptrdiff_t depth = EMO_MIN(KC8, k - k0);
@@ -153,11 +139,7 @@ EMO_TARGET_AVX2 static void gemm_u8_avx2(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t 
                     if (rowsHere == mr && colsHere == 16) u8_2x16(depth / 4, aTile, ldaTile, b, cTile, ldc, acc);
                     else {
                         u8_2x16(depth / 4, aTile, ldaTile, b, temp, 16, 0);
-                        for (ptrdiff_t r = 0; r < rowsHere; r++) {
-                            int32_t *dst = cTile + r * ldc; const int32_t *src = temp + r * 16;
-                            if (acc) for (ptrdiff_t q = 0; q < colsHere; q++) dst[q] += src[q];
-                            else for (ptrdiff_t q = 0; q < colsHere; q++) dst[q] = src[q];
-                        }
+                        emo_store_edge_i32(cTile, ldc, temp, 16, rowsHere, colsHere, acc);
                     }
                 }
             }

@@ -146,19 +146,10 @@ public final class Conv3D: @unchecked Sendable {
                                         kTotal: k, c: out, ldc: cout, accumulate: false, scratch: edge)
                     for dt in 0..<g.kt where dt != g.pt {
                         let shift = dt - g.pt
-                        var f = r0 / frame
-                        let lastFrame = (r0 + m - 1) / frame
-                        while f <= lastFrame {
-                            // The run of consecutive frames f..<e whose source frames t + shift lie inside their clip.
-                            let valid = { (f: Int) -> Bool in let t = f % s.t + shift; return t >= 0 && t < s.t }
-                            if !valid(f) { f += 1; continue }
-                            var e = f + 1
-                            while e <= lastFrame && valid(e) { e += 1 }
-                            let lo = max(r0, f * frame), hi = min(r0 + m, e * frame)
+                        Conv3D.forEachSourceRun(rows: r0, count: m, frameRows: frame, frames: s.t, shift: shift) { lo, hi in
                             PackedGEMM.multiply(rows: hi - lo, n: cout, k: cin, a: x + (lo + shift * frame) * cin, lda: cin,
                                                 packedB: w, kOffset: dt * cin, kTotal: k,
                                                 c: y + lo * cout, ldc: cout, accumulate: true, scratch: edge)
-                            f = e
                         }
                     }
                 case .im2col:
@@ -170,5 +161,26 @@ public final class Conv3D: @unchecked Sendable {
             }
         }
         return o
+    }
+}
+
+extension Conv3D {
+    /// A temporal convolution's off-centre tap reads frame t + shift of the same clip: over output rows
+    /// `rows ..< rows + count` (`frameRows` rows per frame, `frames` frames per clip), calls `body(lo, hi)` for each run
+    /// of consecutive rows whose source frame lies inside the clip (the others get nothing from this tap: zero padding).
+    /// Shared by `Conv3D` and `ReducedConv3D`, so both skip exactly the same rows.
+    @inline(__always)
+    static func forEachSourceRun(rows r0: Int, count m: Int, frameRows frame: Int, frames: Int, shift: Int,
+                                 _ body: (_ lo: Int, _ hi: Int) -> Void) {
+        let valid = { (f: Int) -> Bool in let t = f % frames + shift; return t >= 0 && t < frames }
+        var f = r0 / frame
+        let lastFrame = (r0 + m - 1) / frame
+        while f <= lastFrame {
+            if !valid(f) { f += 1; continue }
+            var e = f + 1
+            while e <= lastFrame && valid(e) { e += 1 }
+            body(max(r0, f * frame), min(r0 + m, e * frame))
+            f = e
+        }
     }
 }

@@ -195,17 +195,9 @@ public final class ReducedConv3D: @unchecked Sendable {   // immutable after ini
                             gemm(m, UnsafeRawPointer(xq + r0 * cs * eb), cs, depth: cs, kOffset: g.pt * cs, out, accumulate: false)
                             for dt in 0..<g.kt where dt != g.pt {
                                 let shift = dt - g.pt
-                                var f = r0 / frame
-                                let lastFrame = (r0 + m - 1) / frame
-                                while f <= lastFrame {
-                                    let valid = { (f: Int) -> Bool in let t = f % s.t + shift; return t >= 0 && t < s.t }
-                                    if !valid(f) { f += 1; continue }
-                                    var e = f + 1
-                                    while e <= lastFrame && valid(e) { e += 1 }
-                                    let lo = max(r0, f * frame), hi = min(r0 + m, e * frame)
+                                Conv3D.forEachSourceRun(rows: r0, count: m, frameRows: frame, frames: s.t, shift: shift) { lo, hi in
                                     gemm(hi - lo, UnsafeRawPointer(xq + (lo + shift * frame) * cs * eb), cs, depth: cs, kOffset: dt * cs,
                                          y + lo * cout, accumulate: true)
-                                    f = e
                                 }
                             }
                         case .im2col:
