@@ -1,4 +1,5 @@
 import Foundation
+import Media
 
 /// One input of a batch and where its rows go.
 public struct BatchItem: Sendable, Equatable {
@@ -70,5 +71,18 @@ public enum BatchPlan {
             }
         }
         return nil
+    }
+
+    /// An input's frame count, for balancing shards: a crop folder's highest crop number; a video's declared frame
+    /// count, else its duration × frame rate (read from the container, nothing decoded); nil when it cannot be read
+    /// (the input then fails when it is run).
+    public static func frameCount(of item: BatchItem, frameRate: Double) -> Int? {
+        switch item.kind {
+        case .cropFolder:
+            return (try? ImageSequence(folder: item.path, frameRate: frameRate))?.frameCount
+        case .video:
+            guard let info = (try? VideoDecoder(path: item.path))?.info else { return nil }
+            return info.declaredFrameCount ?? info.duration.map { Int(($0 * info.frameRate).rounded()) }
+        }
     }
 }

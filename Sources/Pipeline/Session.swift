@@ -27,11 +27,14 @@ public final class Session {
     private var loadedFaceModels: FaceModels?
     private var features: BackboneFeatures?
 
-    /// `threads`: the threads every numeric call of this session uses (1 to `ThreadCount.maximum`).
-    public init(model: EmotionModel, threads: Int = ThreadCount.allCores, settings: Settings = Settings()) throws {
+    /// `threads`: the threads every numeric call of this session uses (1 to `ThreadCount.maximum`); `faceModels`:
+    /// face models already loaded (sessions running side by side share one copy), else loaded on first use.
+    public init(model: EmotionModel, threads: Int = ThreadCount.allCores, settings: Settings = Settings(),
+                faceModels: FaceModels? = nil) throws {
         self.model = model
         self.threads = try ThreadCount.checked(threads)
         self.settings = settings
+        self.loadedFaceModels = faceModels
     }
 
     /// The face models, loaded on first use (a session of crop folders never loads them) and then kept.
