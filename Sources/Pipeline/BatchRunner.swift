@@ -98,12 +98,14 @@ public final class BatchRunner {
         }
     }
 
-    /// Whether `item`'s output is done: it exists and, with `overwrite`, was written after this worker started.
+    /// Whether `item`'s outputs are done: they exist and, with `overwrite`, were written after this worker started.
     private func isDone(_ item: BatchItem) -> Bool {
-        var st = stat()
-        guard stat(item.output, &st) == 0 else { return false }
-        guard settings.overwrite else { return true }
-        return Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9 >= started.timeIntervalSince1970 - 1
+        item.outputs.allSatisfy { output in
+            var st = stat()
+            guard stat(output, &st) == 0 else { return false }
+            guard settings.overwrite else { return true }
+            return Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9 >= started.timeIntervalSince1970 - 1
+        }
     }
 
     private func decideAndRun(_ item: BatchItem, session: Session, early: (BatchEvent) -> Void) -> BatchEvent {
@@ -117,7 +119,7 @@ public final class BatchRunner {
             defer { claims.release(item.name) }
             if let previous {
                 // The dead worker's half-written output goes with its claim.
-                unlink(TemporaryFiles.path(for: item.output, pid: previous.pid))
+                for output in item.outputs { unlink(TemporaryFiles.path(for: output, pid: previous.pid)) }
                 early(.tookOver(previous))
             }
             // Finished by another worker between the check above and the claim.
@@ -131,20 +133,32 @@ public final class BatchRunner {
         }
     }
 
-    /// One input to its output file: written completely, or not at all.
+    /// One input to its output file (or files: one per head): written completely, or not at all.
     private func run(_ item: BatchItem, session: Session) throws -> (RunSummary, [String]) {
         let input = try session.open(item.path, options: InputOptions(audio: item.audio, frameRate: settings.frameRate))
-        let file = try OutputFile(path: item.output, protecting: input.files)
+        var files: [OutputFile] = []
         do {
-            let rows = try RowWriter(format: settings.format, sink: file)
-            let summary = try session.run(input) { try rows.write($0) }
-            try rows.flush()
-            try file.commit()
+            for output in item.outputs { files.append(try OutputFile(path: output, protecting: input.files)) }
+            let names = model.heads.map(\.name)
+            let writers: [(RowWriter, Int?)]
+            if files.count == 1 {
+                writers = [(try RowWriter(format: settings.format, columns: OutputColumns(heads: names), sink: files[0]), nil)]
+            } else {
+                // One file per head: each file gets its head's values.
+                writers = try files.indices.map { (try RowWriter(format: settings.format, columns: OutputColumns(heads: [names[$0]]), sink: files[$0]), $0) }
+            }
+            let summary = try session.run(input) { row in
+                for (w, head) in writers {
+                    try w.write(head.map { FrameOutput(frame: row.frame, time: row.time, face: row.face, values: [row.values[$0]], track: row.track) } ?? row)
+                }
+            }
+            for (w, _) in writers { try w.flush() }
+            try OutputFile.commit(together: files)
             var warnings = input.warnings + summary.warnings
             if let t = summary.truncationDetail { warnings.append("\(item.path): truncated: \(t); the rows cover the frames before it") }
             return (summary, warnings)
         } catch {
-            file.abandon()
+            for f in files { f.abandon() }
             throw error
         }
     }

@@ -56,10 +56,16 @@ public final class Session {
     /// number never appeared.
     public func run(_ input: PipelineInput, progress: ((Int) -> Void)? = nil, rowsDone: (() throws -> Void)? = nil,
                     emit: (FrameOutput) throws -> Void) throws -> RunSummary {
+        try run(input, tap: nil, progress: progress, rowsDone: rowsDone, emit: emit)
+    }
+
+    /// `run`, with a tap that sees every frame and head batch (the features cache).
+    func run(_ input: PipelineInput, tap: HeadBatchTap?, progress: ((Int) -> Void)?, rowsDone: (() throws -> Void)?,
+             emit: (FrameOutput) throws -> Void) throws -> RunSummary {
         let features = try self.features ?? BackboneFeatures(model: model, clipBatch: settings.clipBatch, threads: threads)
         self.features = features
-        let pipeline = EmotionPipeline(head: model.head, features: features, rules: settings.rules, smoothing: settings.smoothing,
-                                       threads: threads)
+        let pipeline = EmotionPipeline(heads: model.heads, features: features, rules: settings.rules, smoothing: settings.smoothing,
+                                       threads: threads, tap: tap)
         let summary = try pipeline.run(frames: input.frames, audio: input.audio, progress: progress, rowsDone: rowsDone, emit: emit)
         guard summary.frames > 0 else {
             throw PipelineError(input.path, "no frame could be decoded", remedy: "`emopipe probe \(input.path) --decode` shows what emopipe reads")

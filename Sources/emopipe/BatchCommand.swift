@@ -54,8 +54,10 @@ struct Batch: ParsableCommand {
     }
 
     func run() throws {
+        // ABAW files hold one head's values: with several heads, one folder per head (OUT/<head>/<name>.txt).
+        let heads = model.head?.specs.map(\.name) ?? []
         let all = try BatchPlan.items(inputs: inputs, outputs: outputs, outputExtension: format == .abaw ? "txt" : format.rawValue,
-                                      audioFolder: audioDir)
+                                      audioFolder: audioDir, headFolders: format == .abaw && heads.count > 1 ? heads : nil)
         guard !all.isEmpty else {
             throw PipelineError(inputs, "no video files or crop folders in it", remedy: "give the folder that holds them")
         }
@@ -63,8 +65,11 @@ struct Batch: ParsableCommand {
         let shards = BatchPlan.shards(all, count: shard.count, frameRate: fps, probe: plan)
         if plan { return try printPlan(shards) }
 
-        do { try FileManager.default.createDirectory(atPath: outputs, withIntermediateDirectories: true) } catch {
-            throw PipelineError(outputs, "cannot be created (\(OneLine.reason(for: error)))", remedy: "choose a folder you can write to")
+        let folders = Array(Set(all[0].outputs.map { ($0 as NSString).deletingLastPathComponent })).sorted()
+        for folder in [outputs] + folders {
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw PipelineError(folder, "cannot be created (\(OneLine.reason(for: error)))", remedy: "choose a folder you can write to")
+            }
         }
         let items = shards[shard.index - 1].map(\.item)
         var settings = BatchSettings()
@@ -76,7 +81,7 @@ struct Batch: ParsableCommand {
         settings.session = computation.settings
         settings.staleAfter = claimTimeout
         let runner = try BatchRunner(items: items, outputs: outputs, model: try model.load(), settings: settings)
-        let stale = runner.claims.removeLeftovers(folders: [outputs])
+        let stale = runner.claims.removeLeftovers(folders: Array(Set([outputs] + folders)).sorted())
         if !stale.isEmpty { printError("emopipe batch: removed \(stale.count) temporary file(s) of interrupted runs in \(outputs)") }
         if shard.count > 1 {
             printError("emopipe batch: shard \(shard): \(items.count) of \(all.count) inputs")
@@ -97,7 +102,7 @@ struct Batch: ParsableCommand {
         }
         let claimed = summary.claimedElsewhere > 0 ? ", \(summary.claimedElsewhere) claimed by other workers" : ""
         printError("emopipe batch: \(summary.done) done, \(summary.skipped) skipped, \(summary.failed) failed\(claimed) "
-                   + "(head \(runner.model.head.name))")
+                   + "(head \(runner.model.headNames))")
         if summary.failed > 0 { throw ExitCode.failure }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Face
 import Foundation
+import Models
 import Pipeline
 
 /// `emopipe VIDEO`: per-frame valence and arousal (the default subcommand).
@@ -19,7 +20,10 @@ struct Run: ParsableCommand {
     )
 
     @Argument(help: "A video file, or an Aff-Wild2 cropped_aligned/<video>/ folder of 00001.jpg … crops.")
-    var input: String
+    var input: String?
+    @Option(help: ArgumentHelp("Run the head(s) on a features file (`emopipe features`) instead of an input: no backbones "
+                               + "needed; the rows are the full run's.", valueName: "file.safetensors"))
+    var features: String?
 
     @OptionGroup var model: ModelOptions
 
@@ -43,11 +47,21 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         try validateFrameRate(fps)
+        guard (input == nil) != (features == nil) else {
+            throw ValidationError(input == nil ? "give an input (a video or a crop folder), or --features FILE"
+                                               : "give an input or --features FILE, not both")
+        }
         if let output, let plot, output == plot { throw ValidationError("-o and --plot name the same file") }
+        if format == .abaw, let heads = model.head, heads.specs.count > 1 {
+            throw ValidationError("--format abaw holds one head's values; with several heads use csv or jsonl "
+                                  + "(columns valence_<head>,arousal_<head>), or `emopipe batch`, which writes OUT/<head>/<name>.txt")
+        }
     }
 
     func run() throws {
-        let input = try PipelineInput.open(self.input, options: InputOptions(audio: audio, frameRate: fps, subject: subject),
+        if let features { return try runOnFeatures(features) }
+        let path = self.input!
+        let input = try PipelineInput.open(path, options: InputOptions(audio: audio, frameRate: fps, subject: subject),
                                            threads: threads.threads, faces: FaceModels.load)
         for w in input.warnings { warn(w) }
         // The outputs are created (and checked) before the model loads: a bad path fails at once.
@@ -57,9 +71,10 @@ struct Run: ParsableCommand {
             throw PipelineError(plot, "is the same file as -o \(r.path)", remedy: "give two different files")
         }
         let session = try Session(model: try model.load(), threads: threads.threads, settings: computation.settings)
-        if !quiet { printError("emopipe: \(input.frames.summary); head \(session.model.head.name)") }
+        if !quiet { printError("emopipe: \(input.frames.summary); head \(session.model.headNames)") }
 
-        let rows = try RowWriter(format: format, sink: rowsFile ?? StandardOutput.shared)
+        let rows = try RowWriter(format: format, columns: OutputColumns(heads: session.model.heads.map(\.name)),
+                                 sink: rowsFile ?? StandardOutput.shared)
         var kept: [FrameOutput] = []
         let bar = ProgressLine(label: "frames", total: input.frames.expectedFrames, enabled: !quiet)
         let summary: RunSummary
@@ -72,7 +87,7 @@ struct Run: ParsableCommand {
             bar.finish()
             try rows.flush()
             if let plotFile {
-                let title = "\(URL(fileURLWithPath: self.input).lastPathComponent) — \(session.model.head.name)"
+                let title = "\(URL(fileURLWithPath: path).lastPathComponent) — \(session.model.head.name)"
                 try plotFile.write(SVGPlot.render(kept, title: title))
             }
             try OutputFile.commit(together: [rowsFile, plotFile].compactMap { $0 })
@@ -89,7 +104,52 @@ struct Run: ParsableCommand {
             printError("emopipe: time per stage: \(summary.timings.summary)")
         }
         if let t = summary.truncationDetail {
-            printError("emopipe: " + PipelineError(self.input, "truncated: \(t); the rows cover the \(summary.frames) frames before it",
+            printError("emopipe: " + PipelineError(path, "truncated: \(t); the rows cover the \(summary.frames) frames before it",
+                                                   remedy: "re-download or re-encode the file for the rest").description)
+            throw ExitCode(3)
+        }
+    }
+
+    /// `--features FILE`: the heads on cached features; the same outputs, progress and summary as a run.
+    private func runOnFeatures(_ path: String) throws {
+        if audio != nil || subject != .primary || fps != 30 || computation.rules != .clean {
+            warn("--audio, --fps, --subject and --protocol are the features file's own; the values given are not used")
+        }
+        let cache = try CachedFeatures(path: path)
+        let rowsFile = try output.flatMap { $0 == "-" ? nil : try OutputFile(path: $0, protecting: [path]) }
+        let plotFile = try plot.map { try OutputFile(path: $0, protecting: [path]) }
+        let found = try ModelLocator.heads(model.head, headWeights: model.headWeights.map { $0.split(separator: ",").map(String.init) },
+                                           folder: model.folder)
+        let heads = try found.map { try FusionHeads.load($0.spec, path: $0.weights) }
+        let names = heads.map(\.name)
+        if !quiet {
+            printError("emopipe: \(path): \(cache.frames) frames of \(cache.metadata["input"] ?? "?") (\(cache.dtype.rawValue), protocol "
+                       + "\(cache.metadata["protocol"] ?? "?")); head \(names.joined(separator: ","))")
+        }
+        let rows = try RowWriter(format: format, columns: OutputColumns(heads: names), sink: rowsFile ?? StandardOutput.shared)
+        var kept: [FrameOutput] = []
+        let summary: PipelineSummary
+        do {
+            summary = try cache.run(heads: heads, smoothing: !computation.raw, threads: threads.threads, rowsDone: rows.flush) { row in
+                if plotFile != nil { kept.append(row) }
+                try rows.write(row)
+            }
+            try rows.flush()
+            if let plotFile {
+                try plotFile.write(SVGPlot.render(kept, title: "\(URL(fileURLWithPath: cache.metadata["input"] ?? path).lastPathComponent) — \(names[0])"))
+            }
+            try OutputFile.commit(together: [rowsFile, plotFile].compactMap { $0 })
+        } catch {
+            rowsFile?.abandon()
+            plotFile?.abandon()
+            throw error
+        }
+        if !quiet {
+            printError(String(format: "emopipe: %d frames (%d with a face) in %.2f s from cached features", summary.frames,
+                              summary.framesWithFace, summary.seconds))
+        }
+        if let t = summary.truncationDetail {
+            printError("emopipe: " + PipelineError(cache.metadata["input"] ?? path, "truncated: \(t); the rows cover the \(summary.frames) frames before it",
                                                    remedy: "re-download or re-encode the file for the rest").description)
             throw ExitCode(3)
         }
