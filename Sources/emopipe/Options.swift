@@ -12,8 +12,9 @@ extension HeadSpec: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public var defaultValueDescription: String { name }
 }
-// `HeadList.init?(argument:)` (the library's parser) is the conformance.
+// `HeadList.init?(argument:)` and `FaceSubjects.init?(argument:)` (the library's parsers) are the conformances.
 extension HeadList: ExpressibleByArgument {}
+extension FaceSubjects: ExpressibleByArgument {}
 
 /// `--threads`, the same for every command that computes.
 struct ThreadsOption: ParsableArguments {

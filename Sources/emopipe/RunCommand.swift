@@ -31,8 +31,9 @@ struct Run: ParsableCommand {
     var audio: String?
     @Option(parsing: .unconditional, help: "Frame rate of a cropped_aligned folder.")
     var fps: Double = 30
-    @Option(help: "Whose face to follow: primary (largest, most persistent), left, right, or a track number.")
-    var subject: SubjectSelection = .primary
+    @Option(help: ArgumentHelp("Whose face to follow: primary (largest, most persistent), left, right, a track number, or all "
+                               + "(every track, one after another, with a track column)."))
+    var subject: FaceSubjects = .one(.primary)
 
     @Option(help: "Output format: csv (frame,time,face,valence,arousal), jsonl, or abaw (valence,arousal).")
     var format: OutputFormat = .csv
@@ -52,6 +53,9 @@ struct Run: ParsableCommand {
                                                : "give an input or --features FILE, not both")
         }
         if let output, let plot, output == plot { throw ValidationError("-o and --plot name the same file") }
+        if format == .abaw, subject == .all {
+            throw ValidationError("--format abaw holds one subject's values; with --subject all use csv or jsonl (a track column)")
+        }
         if format == .abaw, let heads = model.head, heads.specs.count > 1 {
             throw ValidationError("--format abaw holds one head's values; with several heads use csv or jsonl "
                                   + "(columns valence_<head>,arousal_<head>), or `emopipe batch`, which writes OUT/<head>/<name>.txt")
@@ -61,6 +65,7 @@ struct Run: ParsableCommand {
     func run() throws {
         if let features { return try runOnFeatures(features) }
         let path = self.input!
+        guard case .one(let subject) = subject else { return try runEveryTrack(path) }
         let input = try PipelineInput.open(path, options: InputOptions(audio: audio, frameRate: fps, subject: subject),
                                            threads: threads.threads, faces: FaceModels.load)
         for w in input.warnings { warn(w) }
@@ -112,7 +117,7 @@ struct Run: ParsableCommand {
 
     /// `--features FILE`: the heads on cached features; the same outputs, progress and summary as a run.
     private func runOnFeatures(_ path: String) throws {
-        if audio != nil || subject != .primary || fps != 30 || computation.rules != .clean {
+        if audio != nil || subject != .one(.primary) || fps != 30 || computation.rules != .clean {
             warn("--audio, --fps, --subject and --protocol are the features file's own; the values given are not used")
         }
         let cache = try CachedFeatures(path: path)
@@ -152,6 +157,32 @@ struct Run: ParsableCommand {
             printError("emopipe: " + PipelineError(cache.metadata["input"] ?? path, "truncated: \(t); the rows cover the \(summary.frames) frames before it",
                                                    remedy: "re-download or re-encode the file for the rest").description)
             throw ExitCode(3)
+        }
+    }
+
+    /// `--subject all`: every face track, one run each, rows with a track column.
+    private func runEveryTrack(_ path: String) throws {
+        let rowsFile = try output.flatMap { $0 == "-" ? nil : try OutputFile(path: $0, protecting: [path]) }
+        if plot != nil { warn("--plot draws one subject; with --subject all it is not drawn") }
+        let session = try Session(model: try model.load(), threads: threads.threads, settings: computation.settings)
+        let rows = try RowWriter(format: format, columns: OutputColumns(heads: session.model.heads.map(\.name), track: true),
+                                 sink: rowsFile ?? StandardOutput.shared)
+        let results: [(track: Int, summary: RunSummary)]
+        do {
+            results = try session.runEveryTrack(path, options: InputOptions(audio: audio, frameRate: fps), started: { id, tracks in
+                if !quiet { printError("emopipe: \(path): track \(id) (\(tracks.firstIndex(of: id)! + 1) of \(tracks.count))") }
+            }, rowsDone: rows.flush) { try rows.write($0) }
+            try rows.flush()
+            try OutputFile.commit(together: [rowsFile].compactMap { $0 })
+        } catch {
+            rowsFile?.abandon()
+            throw error
+        }
+        for (_, summary) in results { for w in summary.warnings { warn(w) } }
+        if !quiet {
+            for (id, s) in results {
+                printError(String(format: "emopipe: track %d: %d frames with its face of %d, %.1f s", id, s.framesWithFace, s.frames, s.seconds))
+            }
         }
     }
 }
