@@ -190,7 +190,8 @@ final class FeatureCacheWriter: HeadBatchTap {
 
         func append(_ values: UnsafePointer<Float>, count: Int, dtype: FeatureDType) throws {
             let bytes = FeatureCacheWriter.encode(UnsafeBufferPointer(start: values, count: count), dtype)
-            if let code = bytes.withUnsafeBytes({ writeAll(fd, $0) }) { throw PipelineError.writeFailed(path, errno: code) }
+            // Named by the output: the staging file beside it is an implementation detail.
+            if let code = bytes.withUnsafeBytes({ writeAll(fd, $0) }) { throw PipelineError.writeFailed(name, errno: code) }
         }
 
         /// Copies the whole file to `output`, in chunks.
