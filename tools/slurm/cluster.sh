@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real single-node SLURM cluster on this machine, from Debian's packages (slurm-wlm, munge), for the cluster test
-# and for trying docs/cluster.md's recipes. Everything lives in one folder: its own munged (socket, key, pid, log,
+# and for trying docs/cluster.md's recipes. The daemons talk over 127.0.0.1 (the host name need not resolve). Everything lives in one folder: its own munged (socket, key, pid, log,
 # seed), its own slurmctld and slurmd on two free ports, its own state, spool and logs; nothing under /etc, /run or
 # /var is used, so several clusters (parallel test runs) never collide. Needs root (slurmd runs jobs as their user).
 #
@@ -61,7 +61,7 @@ write_config() {
   cat > "$dir/slurm.conf" <<CONF
 # Written by tools/slurm/cluster.sh: one node (this machine), everything under $dir.
 ClusterName=emopipe$$
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$ctl
 SlurmdPort=$node
 AuthType=auth/munge
@@ -89,7 +89,7 @@ ReturnToService=2
 SlurmdTimeout=30
 InactiveLimit=0
 MinJobAge=300
-NodeName=$host CPUs=$cpus State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 }
