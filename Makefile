@@ -4,14 +4,16 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # C libraries and tools the project needs, all from Debian's packages (slurm-wlm and munge: the cluster test's
 # single-node SLURM cluster, tools/slurm/cluster.sh).
 DEBS       := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-              libfftw3-dev libopenblas-dev ffmpeg alsa-utils opencv-data libdlib-data \
+              libfftw3-dev libopenblas-dev ffmpeg alsa-utils python3-pip \
               slurm-wlm munge
 PKGCONFIG  := libavformat libavcodec libavutil libswscale libswresample fftw3f openblas
 BIN        := .build/release/emopipe
+# Where the face detector's weights go (emopipe looks there without flags; EMOPIPE_FACE_MODELS overrides both).
+FACE_MODELS ?= $(or $(EMOPIPE_FACE_MODELS),$(HOME)/.local/share/emopipe/face)
 
-.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean face-eval
+.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean face-eval face-models
 
-all: deps build
+all: deps build face-models
 
 deps:
 	@missing=""; for p in $(DEBS); do \
@@ -33,7 +35,7 @@ build:
 	@echo "emopipe: built $(BIN)"
 
 # Every test: unit tests, parity against ../shared/parity (skipped when absent), end-to-end CLI runs.
-test: face-eval
+test: face-eval face-models
 	$(SWIFT) test
 
 bench: build
@@ -51,6 +53,11 @@ goldens: build
 # made once, before the tests (apt-get download: nothing is installed).
 face-eval:
 	@[ -f .build/face-eval/.complete ] || { sh tools/face-eval-data.sh .build/face-eval && touch .build/face-eval/.complete; }
+
+# The MTCNN face detector's weights: facenet-pytorch 2.6.0's wheel from PyPI (pip download --no-deps), sha256-checked,
+# converted to safetensors by emopipe convert (tools/mtcnn_fetch.sh); done once.
+face-models: build
+	@sh tools/mtcnn_fetch.sh $(BIN) "$(FACE_MODELS)"
 
 clean:
 	rm -rf .build
