@@ -3,16 +3,18 @@
 # against one head, the features cache (size, time) and the heads on it, and `batch --jobs` against one input at a
 # time. Wall and CPU (user + sys) seconds of each command; CPU time is the steadier figure on a shared machine.
 #
-#   tools/bench_scale.sh VIDEO [THREADS] [INPUTS]
+#   tools/bench_scale.sh VIDEO [THREADS] [INPUTS] [CUT]
 #
 # VIDEO: a video with a face and speech (e.g. .build/face-eval/real_face_video.mp4 from `make face-eval`).
-# THREADS: --threads (default 2). INPUTS: how many copies of a 10-second cut of VIDEO the --jobs batch runs (default 4).
+# THREADS: --threads (default 2). INPUTS: how many copies of a cut of VIDEO the --jobs batch runs (default 4);
+# CUT: its length in seconds (default 4).
 # A synthetic model of the seven heads is made in a temporary folder. $EMOPIPE names the binary (default the release
 # build). Prints one line per measurement and the machine's load average before and after.
 set -euo pipefail
-video=${1:?usage: tools/bench_scale.sh VIDEO [THREADS] [INPUTS]}
+video=${1:?usage: tools/bench_scale.sh VIDEO [THREADS] [INPUTS] [CUT]}
 threads=${2:-2}
 inputs=${3:-4}
+cut=${4:-4}
 bin=${EMOPIPE:-$(dirname "$0")/../.build/release/emopipe}
 [ -x "$bin" ] || { echo "build first (make build), or set EMOPIPE" >&2; exit 1; }
 tmp=$(mktemp -d)
@@ -26,13 +28,13 @@ frames=$("$bin" probe "$video" | sed -n 's/.*"declared_frames" : \([0-9]*\).*/\1
 fps=$("$bin" probe "$video" | sed -n 's/.*"frame_rate" : \([0-9.]*\).*/\1/p')
 echo "video: $video, $frames frames at $fps fps"
 
-# measure NAME CMD…: wall and CPU (user + sys) seconds of CMD, from bash's `times` in a subshell that ran only CMD;
-# stdout discarded, stderr kept in $tmp/NAME.err; the CPU seconds also in $tmp/NAME.cpu.
+# measure NAME CMD…: wall and CPU (user + sys, from `times` in a bash that ran only CMD) seconds of CMD; stdout
+# discarded, stderr kept in $tmp/NAME.err; the CPU seconds also in $tmp/NAME.cpu.
 measure() {
   local name=$1; shift
   local start end
   start=$(date +%s.%N)
-  ( "$@" >/dev/null 2>"$tmp/$name.err"; echo $? > "$tmp/$name.rc"; times | tail -1 > "$tmp/$name.times" )
+  bash -c '"$@" >/dev/null 2>"$0.err"; echo $? > "$0.rc"; times | tail -1 > "$0.times"' "$tmp/$name" "$@"
   end=$(date +%s.%N)
   # "XmY.YYYs XmZ.ZZZs": the children's user and sys time.
   awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] } ; print s }' "$tmp/$name.times" > "$tmp/$name.cpu"
@@ -54,9 +56,9 @@ cc=$(cpu_of seven-heads-on-features)
 echo "features: $(echo "scale=1; $cf / ($frames / $fps / 60)" | bc) CPU s per minute of video"
 echo "seven heads on the cache: $(echo "scale=2; $cc / ($frames / $fps / 60)" | bc) CPU s per minute of video"
 
-# --jobs: INPUTS copies of a 10-second cut, one input at a time with all threads, then J = threads jobs.
+# --jobs: INPUTS copies of a CUT-second cut, one input at a time with all threads, then J = threads jobs.
 mkdir -p "$tmp/in"
-ffmpeg -v error -i "$video" -t 10 -c copy "$tmp/in/cut0.mp4"
+ffmpeg -v error -i "$video" -t "$cut" -c copy "$tmp/in/cut0.mp4"
 for i in $(seq 1 $((inputs - 1))); do ln -s "$tmp/in/cut0.mp4" "$tmp/in/cut$i.mp4"; done
 measure "batch --jobs 1" "$bin" batch "$tmp/in" "$tmp/out1" --model "$tmp/model" --head jca --threads "$threads" --jobs 1
 measure "batch --jobs $threads" "$bin" batch "$tmp/in" "$tmp/out2" --model "$tmp/model" --head jca --threads "$threads" --jobs "$threads"

@@ -1,3 +1,4 @@
+import Face
 import Foundation
 
 /// How a batch runs (`emopipe batch`).
@@ -51,7 +52,9 @@ public final class BatchRunner {
     private let started = Date()
 
     public init(items: [BatchItem], outputs: String, model: EmotionModel, settings: BatchSettings) throws {
-        precondition(settings.jobs >= 1 && settings.jobs <= settings.threads, "1 ≤ jobs ≤ threads")
+        guard settings.jobs >= 1, settings.jobs <= settings.threads else {
+            throw PipelineError(nil, "\(settings.jobs) jobs on \(settings.threads) threads", remedy: "each job needs a thread: give 1 ≤ jobs ≤ threads")
+        }
         self.items = items
         self.outputs = outputs
         self.model = model

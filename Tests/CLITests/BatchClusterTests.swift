@@ -129,6 +129,26 @@ enum Cluster {
         #expect(Faults.contents(outputs) == ["clip.txt"], "no claim or temporary file left: \(Faults.contents(outputs))")
     }
 
+    /// `--jobs 2`: two inputs at once in one process (one thread each, the model shared), the same bytes as one job.
+    @Test func jobsWriteTheSameBytesAsOneJob() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inputs = dir.appendingPathComponent("in")
+        for n in ["a", "b", "c"] { _ = try Faults.tinyCrops(in: inputs, name: n) }
+        let model = try SyntheticModels.shared.folder(head: "jmt")
+        let one = dir.appendingPathComponent("one"), two = dir.appendingPathComponent("two")
+        let r1 = try runCommand(Cluster.bin, ["batch", inputs.path, one.path, "--model", model, "--threads", "2", "--jobs", "1"], timeout: 600)
+        let r2 = try runCommand(Cluster.bin, ["batch", inputs.path, two.path, "--model", model, "--threads", "2", "--jobs", "2"], timeout: 600)
+        #expect(r1.status == 0 && r2.status == 0, "\(r1.stderr) \(r2.stderr)")
+        #expect(Cluster.ran(r2.stderr).sorted() == ["a", "b", "c"])
+        for n in ["a.txt", "b.txt", "c.txt"] {
+            #expect(FileManager.default.contents(atPath: two.appendingPathComponent(n).path)
+                    == FileManager.default.contents(atPath: one.appendingPathComponent(n).path), "\(n)")
+        }
+        let tooMany = try runCommand(Cluster.bin, ["batch", inputs.path, two.path, "--model", model, "--threads", "2", "--jobs", "3"])
+        #expect(tooMany.status == 64 && tooMany.stderr.contains("each job needs a thread"))
+    }
+
     /// A claim of a live process (here, this test process) is respected: the input is skipped and reported.
     @Test func liveClaimIsSkipped() throws {
         let dir = TestPaths.temporaryDirectory()
