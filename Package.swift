@@ -29,7 +29,7 @@ let package = Package(
 
         // Stages, one module each.
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: numeric),        // tensors, safetensors, conv/GEMM/pool kernels
-        .target(name: "Media", dependencies: ["CFFmpeg"]),                                    // FFmpeg decoding: frames, audio, image sequences
+        .target(name: "Media", dependencies: ["CFFmpeg", "Kernels"]),                                  // FFmpeg decoding: frames, audio, image sequences
         .target(name: "Audio", dependencies: ["CFFTW", "Kernels"], swiftSettings: numeric),   // log-mel spectrograms and per-frame windows
         .target(name: "Face", dependencies: ["Kernels", "Media"], swiftSettings: numeric),    // detection, tracking, alignment, 112×112 crops
         .target(name: "Models", dependencies: ["Kernels"], swiftSettings: numeric),             // R(2+1)D-18, ResNet-18, fusion heads

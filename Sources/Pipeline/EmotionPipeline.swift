@@ -48,24 +48,31 @@ public final class EmotionPipeline {
     public let smoothing: Bool
     /// Threads of the head's calls (the features have their own).
     public let threads: Int
+    /// Each head's weights file, named when its output is not finite (nil: the heads are named by their names).
+    public let headWeights: [String]?
     public let timings = StageTimings()
     /// Sees every frame and every complete head batch's inputs before the heads (the features cache).
     let tap: HeadBatchTap?
 
     public convenience init(head: any FusionHead, features: any FeatureExtractor, rules: ProtocolRules = .clean, smoothing: Bool = true,
-                            threads: Int) {
-        self.init(heads: [head], features: features, rules: rules, smoothing: smoothing, threads: threads)
+                            threads: Int, headWeights: String? = nil) {
+        self.init(heads: [head], features: features, rules: rules, smoothing: smoothing, threads: threads,
+                  headWeights: headWeights.map { [$0] })
     }
 
     /// Several heads on one pass of the backbones: each row carries every head's values, in this order.
+    /// `headWeights`: each head's weights file (named when its output is not finite).
     public convenience init(heads: [any FusionHead], features: any FeatureExtractor, rules: ProtocolRules = .clean,
-                            smoothing: Bool = true, threads: Int) {
-        self.init(heads: heads, features: features, rules: rules, smoothing: smoothing, threads: threads, tap: nil)
+                            smoothing: Bool = true, threads: Int, headWeights: [String]? = nil) {
+        self.init(heads: heads, features: features, rules: rules, smoothing: smoothing, threads: threads,
+                  headWeights: headWeights, tap: nil)
     }
 
     init(heads: [any FusionHead], features: any FeatureExtractor, rules: ProtocolRules, smoothing: Bool, threads: Int,
-         tap: HeadBatchTap?) {
+         headWeights: [String]?, tap: HeadBatchTap?) {
+        precondition(headWeights == nil || headWeights?.count == heads.count, "one weights file per head")
         self.heads = heads
+        self.headWeights = headWeights
         self.tap = tap
         self.features = features
         self.rules = rules
@@ -85,7 +92,7 @@ public final class EmotionPipeline {
         let clips = SequencePlan.clipsPerSequence
         let run = HeadBatchBuffers(plan: plan, visualWidth: width)
         var crops = [[UInt8]?](repeating: nil, count: ClipSampling.window)
-        let stage = HeadStage(heads: heads, plan: plan, smoothing: smoothing, threads: threads, timings: timings)
+        let stage = HeadStage(heads: heads, weights: headWeights, plan: plan, smoothing: smoothing, threads: threads, timings: timings)
         var framesWithFace = 0
 
         // Clips waiting for the visual backbone: rows `pendingRow`, `pendingRow + 16`, … of the head's input.

@@ -326,8 +326,9 @@ public final class CachedFeatures {
     }
 
     /// The rows of `heads` on these features: the full run's rows (float32), in order, each as soon as it is final.
-    /// `rowsDone` is called after each head batch's rows. Throws when a head needs features the cache lacks.
-    public func run(heads: [any FusionHead], smoothing: Bool = true, threads: Int, progress: ((Int) -> Void)? = nil,
+    /// `rowsDone` is called after each head batch's rows. Throws when a head needs features the cache lacks, or a
+    /// head's output is not finite (`headWeights`, one per head, name the files then).
+    public func run(heads: [any FusionHead], headWeights: [String]? = nil, smoothing: Bool = true, threads: Int, progress: ((Int) -> Void)? = nil,
                     rowsDone: (() throws -> Void)? = nil, emit: (FrameOutput) throws -> Void) throws -> PipelineSummary {
         let started = DispatchTime.now()
         let timings = StageTimings()
@@ -341,7 +342,7 @@ public final class CachedFeatures {
         }
         let (visualName, pastEndName) = width == visualWidth ? ("visual", "past_end_visual") : ("visual_max", "past_end_visual_max")
         let buffers = HeadBatchBuffers(plan: plan, visualWidth: width)
-        let stage = HeadStage(heads: heads, plan: plan, smoothing: smoothing, threads: threads, timings: timings)
+        let stage = HeadStage(heads: heads, weights: headWeights, plan: plan, smoothing: smoothing, threads: threads, timings: timings)
         let rowBytes = width * dtype.byteSize, audioBytes = audioFeatureWidth * dtype.byteSize
         let dtype = self.dtype
         var withoutRow = Set<Int>()

@@ -19,6 +19,8 @@ public struct EmotionValue: Sendable, Equatable {
 /// order), so its values equal a run of that head alone, to the bit.
 final class HeadStage {
     let heads: [any FusionHead]
+    /// What names each head when its output is not finite: its weights file, else "head NAME".
+    let weights: [String]
     let plan: SequencePlan
     let threads: Int
     let timings: StageTimings
@@ -26,8 +28,9 @@ final class HeadStage {
     /// Per-channel maxima of the batch's layer4 rows, for heads on maxima when the buffers hold layer4.
     private var maxima: Tensor?
 
-    init(heads: [any FusionHead], plan: SequencePlan, smoothing: Bool, threads: Int, timings: StageTimings) {
+    init(heads: [any FusionHead], weights: [String]?, plan: SequencePlan, smoothing: Bool, threads: Int, timings: StageTimings) {
         self.heads = heads
+        self.weights = weights ?? heads.map { "head \($0.name)" }
         self.plan = plan
         self.threads = threads
         self.timings = timings
@@ -57,6 +60,9 @@ final class HeadStage {
             var visual = visualIn
             if head.visualFeatures != buffers.visualWidth { visual = channelMaxima(of: visualIn) }
             let (v, a) = try timings.measure(.head) { try head.forward(audio: audioIn, visual: visual, threads: threads) }
+            // A NaN would become a row of −1 after clipping: an error instead.
+            try v.requireFinite(output: "valence", weights: weights[h])
+            try a.requireFinite(output: "arousal", weights: weights[h])
             for row in 0..<batch.rows {
                 let end = plan.clipEnd(batch: batch.index, row: row)
                 if end <= batch.frameCount { smoother.set(frame: end, head: h, valence: Double(v.data[row]), arousal: Double(a.data[row])) }

@@ -65,14 +65,14 @@ public final class Session {
         let features = try self.features ?? BackboneFeatures(model: model, clipBatch: settings.clipBatch, threads: threads)
         self.features = features
         let pipeline = EmotionPipeline(heads: model.heads, features: features, rules: settings.rules, smoothing: settings.smoothing,
-                                       threads: threads, tap: tap)
+                                       threads: threads, headWeights: model.headPaths, tap: tap)
         let summary = try pipeline.run(frames: input.frames, audio: input.audio, progress: progress, rowsDone: rowsDone, emit: emit)
         guard summary.frames > 0 else {
             throw PipelineError(input.path, "no frame could be decoded", remedy: "`emopipe probe \(input.path) --decode` shows what emopipe reads")
         }
         try input.checkSubjectFound()
         let noFace = summary.framesWithFace == 0 ? ["\(input.path): no face in any frame; every clip is black"] : []
-        return RunSummary(pipeline: summary, timings: pipeline.timings, warnings: summary.warnings + noFace)
+        return RunSummary(pipeline: summary, timings: pipeline.timings, warnings: summary.warnings + noFace + input.endWarnings)
     }
 }
 

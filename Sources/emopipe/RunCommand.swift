@@ -135,7 +135,7 @@ struct Run: ParsableCommand {
         var kept: [FrameOutput] = []
         let summary: PipelineSummary
         do {
-            summary = try cache.run(heads: heads, smoothing: !computation.raw, threads: threads.threads, rowsDone: rows.flush) { row in
+            summary = try cache.run(heads: heads, headWeights: found.map(\.weights), smoothing: !computation.raw, threads: threads.threads, rowsDone: rows.flush) { row in
                 if plotFile != nil { kept.append(row) }
                 try rows.write(row)
             }
