@@ -69,7 +69,7 @@ public final class EmotionPipeline {
     }
 
     init(heads: [any FusionHead], features: any FeatureExtractor, rules: ProtocolRules, smoothing: Bool, threads: Int,
-         headWeights: [String]?, tap: HeadBatchTap?) {
+         headWeights: [String]? = nil, tap: HeadBatchTap?) {
         precondition(headWeights == nil || headWeights?.count == heads.count, "one weights file per head")
         self.heads = heads
         self.headWeights = headWeights

@@ -20,6 +20,22 @@ struct OtherFakeHead: FusionHead {
     }
 }
 
+/// A head whose arousal overflows in the second head batch (finite weights can do that).
+struct OverflowingHead: FusionHead {
+    let spec = HeadSpec(name: "dca")!
+    var name: String { "overflowing" }
+    var visualFeatures: Int { Fake.visualWidth }
+    var requiredSequenceLength: Int? { 16 }
+    let calls = Counter()
+    final class Counter: @unchecked Sendable { var n = 0 }  // @unchecked: one test thread uses it
+    func forward(audio: Tensor, visual: Tensor, threads: Int) throws -> (valence: Tensor, arousal: Tensor) {
+        let (v, a) = try FakeHead().forward(audio: audio, visual: visual, threads: threads)
+        calls.n += 1
+        if calls.n == 2 { a[3] = .infinity }
+        return (v, a)
+    }
+}
+
 @Suite struct FeatureCacheTests {
     let times = BlockAssemblerTests.times
     let track = BlockAssemblerTests.track
@@ -72,6 +88,33 @@ struct OtherFakeHead: FusionHead {
                 #expect(zip(alone, full).allSatisfy { $0.values == [$1.values[h]] && $0.time == $1.time && $0.face == $1.face })
             }
         }
+    }
+
+    /// A head whose output is not finite (the second of two) is an error naming its weights file — in a full run
+    /// and on cached features — never a row.
+    @Test func nonFiniteHeadOutputNamesThatHeadsWeights() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let weights = ["/m/head_ca.safetensors", "/m/head_dca.safetensors"]
+        let full = EmotionPipeline(heads: [FakeHead(), OverflowingHead()], features: FakeFeatures(), rules: .clean, threads: 1,
+                                   headWeights: weights)
+        var rows = 0
+        let error = #expect(throws: NonFiniteOutputError.self) {
+            _ = try full.run(frames: FakeFrames(times: times, hasFace: BlockAssemblerTests.hasFace),
+                             audio: StreamingAudio(reader: FakeTrack(track))) { _ in rows += 1 }
+        }
+        #expect(error?.weights == weights[1] && error?.output == "arousal" && error?.index == 3)
+        #expect(rows < times.count)
+        let cached = try CachedFeatures(path: try cache(audio: true, dtype: .f32, in: dir))
+        let again = #expect(throws: NonFiniteOutputError.self) {
+            _ = try cached.run(heads: [FakeHead(), OverflowingHead()], headWeights: weights, threads: 1) { _ in }
+        }
+        #expect(again?.weights == weights[1])
+        // Without files, the head's name.
+        let unnamed = #expect(throws: NonFiniteOutputError.self) {
+            _ = try cached.run(heads: [OverflowingHead()], threads: 1) { _ in }
+        }
+        #expect(unnamed?.weights == "head overflowing")
     }
 
     /// float16 caches: half the bytes per value; rows close to the full run's (not identical).
