@@ -29,15 +29,16 @@ fps=$("$bin" probe "$video" | sed -n 's/.*"frame_rate" : \([0-9.]*\).*/\1/p')
 echo "video: $video, $frames frames at $fps fps"
 
 # measure NAME CMD…: wall and CPU (user + sys, from `times` in a bash that ran only CMD) seconds of CMD; stdout
-# discarded, stderr kept in $tmp/NAME.err; the CPU seconds also in $tmp/NAME.cpu.
+# discarded, stderr kept in $tmp/NAME.err; the CPU seconds also in $tmp/NAME.cpu. `times` writes to a file, not a
+# pipe: in a pipeline it would run in a forked subshell, which has no children's time.
 measure() {
   local name=$1; shift
   local start end
   start=$(date +%s.%N)
-  bash -c '"$@" >/dev/null 2>"$0.err"; echo $? > "$0.rc"; times | tail -1 > "$0.times"' "$tmp/$name" "$@"
+  bash -c '"$@" >/dev/null 2>"$0.err"; echo $? > "$0.rc"; times > "$0.times"' "$tmp/$name" "$@"
   end=$(date +%s.%N)
-  # "XmY.YYYs XmZ.ZZZs": the children's user and sys time.
-  awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] } ; print s }' "$tmp/$name.times" > "$tmp/$name.cpu"
+  # Second line, "XmY.YYYs XmZ.ZZZs": the children's user and sys time.
+  awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] } ; print s }' "$tmp/$name.times" > "$tmp/$name.cpu"
   printf '%-28s wall %8.1f s   cpu %8.1f s   (exit %s)\n' "$name" "$(echo "$end - $start" | bc)" "$(cat "$tmp/$name.cpu")" "$(cat "$tmp/$name.rc")"
 }
 cpu_of() { cat "$tmp/$1.cpu"; }
