@@ -56,7 +56,7 @@ extension Session {
             }
             // The input's own warnings (no audio, …) once, with the first track's.
             results.append((id, results.isEmpty ? RunSummary(pipeline: summary.pipeline, timings: summary.timings,
-                                                             warnings: input.warnings + summary.warnings) : summary))
+                                                             warnings: input.warnings + summary.warnings, reusedWork: summary.reusedWork) : summary))
         }
         return results
     }

@@ -389,7 +389,8 @@ public final class CachedFeatures {
         try timings.measure(.output) { try rowsDone?() }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         return PipelineSummary(frames: frames - withoutRow.count, framesWithFace: faces.filter { $0 }.count,
-                               hasAudio: metadata["audio"] != "none", seconds: seconds, warnings: [], truncationDetail: metadata["truncation"])
+                               hasAudio: metadata["audio"] != "none", seconds: seconds, warnings: [], truncationDetail: metadata["truncation"],
+                               clips: ClipCounts())
     }
 
     /// `count` values of a float32 or float16 tensor's bytes from byte `offset`, as floats.

@@ -71,13 +71,13 @@ public final class PipelineInput {
         guard options.audio == nil else {
             throw PipelineError(options.audio, "--audio is for crop folders", remedy: "a video's own audio is used; drop --audio")
         }
-        let tracker = try faces().tracker(options.face)
-        // One open for the frames and the audio (`-`, standard input, or a FIFO can be read only once).
+        // One open for the frames and the audio (`-`, standard input, or a FIFO can be read only once), before the
+        // face models load (a file that is not a video says so even without them).
         let media = try MediaInput.open(path)
-        let video = VideoFaceSource(decoder: media.video, tracker: tracker, threads: threads)
+        let video = VideoFaceSource(decoder: media.video, tracker: try faces().tracker(options.face), threads: threads)
         return PipelineInput(path: path, kind: .video, frames: video, audio: StreamingAudio(reader: media.audio),
-                             warnings: media.audio == nil ? [noAudio(path)] : [], files: path == "-" ? [] : [path], options: options,
-                             audioDecoder: media.audio)
+                             warnings: media.audio == nil ? [noAudio(path)] : [], files: path == "-" ? [] : [path],
+                             options: options, audioDecoder: media.audio)
     }
 
     private static func openCropFolder(_ path: String, options: InputOptions) throws -> PipelineInput {

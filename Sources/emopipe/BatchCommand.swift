@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Pipeline
 
 // `ShardSelection.init?(argument:)` (the library's parser) is the conformance.
@@ -32,6 +33,7 @@ struct Batch: ParsableCommand {
     @Option(parsing: .unconditional, help: "Frame rate of crop folders.") var fps: Double = 30
     @Option(help: "Output format: abaw (default), csv or jsonl.") var format: OutputFormat = .abaw
     @OptionGroup var computation: ProtocolOptions
+    @OptionGroup var speed: SpeedOptions
     @Flag(help: "Recompute inputs whose output exists.") var overwrite = false
     @Option(help: ArgumentHelp("This worker's part of the inputs: I/N (shard I of N, 1 ≤ I ≤ N), slurm (from the SLURM job "
                                + "array: the default in an array task), or all (the default elsewhere).", valueName: "I/N|slurm|all"))
@@ -64,6 +66,7 @@ struct Batch: ParsableCommand {
         let shard = try ShardSelection.resolve(self.shard)
         let shards = BatchPlan.shards(all, count: shard.count, frameRate: fps, probe: plan)
         if plan { return try printPlan(shards) }
+        try KernelDispatch.checkEnvironment()
 
         let folders = Array(Set(all[0].outputs.map { ($0 as NSString).deletingLastPathComponent })).sorted()
         for folder in [outputs] + folders {
@@ -79,8 +82,10 @@ struct Batch: ParsableCommand {
         settings.jobs = jobs
         settings.threads = threads.threads
         settings.session = computation.settings
+        settings.session.clipStride = speed.mode.clipStride
         settings.staleAfter = claimTimeout
-        let runner = try BatchRunner(items: items, outputs: outputs, model: try model.load(), settings: settings)
+        let runner = try BatchRunner(items: items, outputs: outputs, model: speed.mode.model(try model.load()), settings: settings)
+        printError("emopipe batch: \(speed.mode); \(KernelDispatch.summary)")
         let stale = runner.claims.removeLeftovers(folders: Array(Set([outputs] + folders)).sorted())
         if !stale.isEmpty { printError("emopipe batch: removed \(stale.count) temporary file(s) of interrupted runs in \(outputs)") }
         if shard.count > 1 {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Face
 import Foundation
+import Kernels
 import Models
 import Pipeline
 
@@ -38,6 +39,7 @@ struct Run: ParsableCommand {
     @Option(help: "Output format: csv (frame,time,face,valence,arousal), jsonl, or abaw (valence,arousal).")
     var format: OutputFormat = .csv
     @OptionGroup var computation: ProtocolOptions
+    @OptionGroup var speed: SpeedOptions
     @Option(name: [.short, .customLong("output")], help: "Write rows to this file instead of stdout.")
     var output: String?
     @Option(help: "Also draw valence and arousal over time into this SVG file (face-less spans shaded); written together with -o.")
@@ -75,8 +77,12 @@ struct Run: ParsableCommand {
         if let r = rowsFile, let p = plotFile, r.target == p.target {
             throw PipelineError(plot, "is the same file as -o \(r.path)", remedy: "give two different files")
         }
-        let session = try Session(model: try model.load(), threads: threads.threads, settings: computation.settings)
-        if !quiet { printError("emopipe: \(input.frames.summary); head \(session.model.headNames)") }
+        try KernelDispatch.checkEnvironment()
+        let mode = speed.mode
+        var settings = computation.settings
+        settings.clipStride = mode.clipStride
+        let session = try Session(model: mode.model(try model.load()), threads: threads.threads, settings: settings)
+        if !quiet { printError("emopipe: \(input.frames.summary); head \(session.model.headNames); \(mode)") }
 
         let rows = try RowWriter(format: format, columns: OutputColumns(heads: session.model.heads.map(\.name)),
                                  sink: rowsFile ?? StandardOutput.shared)
@@ -107,6 +113,7 @@ struct Run: ParsableCommand {
             printError(String(format: "emopipe: %d frames (%d with a face) in %.1f s, %.2f frames/s", summary.frames,
                               summary.framesWithFace, summary.seconds, Double(summary.frames) / max(summary.seconds, 1e-9)))
             printError("emopipe: time per stage: \(summary.timings.summary)")
+            printError("emopipe: \(summary.speedLine(model: session.model, clipStride: mode.clipStride))")
         }
         if let t = summary.truncationDetail {
             printError("emopipe: " + PipelineError(path, "truncated: \(t); the rows cover the \(summary.frames) frames before it",
@@ -164,7 +171,10 @@ struct Run: ParsableCommand {
     private func runEveryTrack(_ path: String) throws {
         let rowsFile = try output.flatMap { $0 == "-" ? nil : try OutputFile(path: $0, protecting: [path]) }
         if plot != nil { warn("--plot draws one subject; with --subject all it is not drawn") }
-        let session = try Session(model: try model.load(), threads: threads.threads, settings: computation.settings)
+        try KernelDispatch.checkEnvironment()
+        var settings = computation.settings
+        settings.clipStride = speed.mode.clipStride
+        let session = try Session(model: speed.mode.model(try model.load()), threads: threads.threads, settings: settings)
         let rows = try RowWriter(format: format, columns: OutputColumns(heads: session.model.heads.map(\.name), track: true),
                                  sink: rowsFile ?? StandardOutput.shared)
         let results: [(track: Int, summary: RunSummary)]
