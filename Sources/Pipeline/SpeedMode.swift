@@ -16,9 +16,9 @@ public struct SpeedMode: Sendable, Equatable, CustomStringConvertible {
     /// fp32, every clip: the reference's numbers.
     public static let exact = SpeedMode()
 
-    /// `--fast`: the fastest mode whose outputs stay within the accuracy bound of `docs/performance.md` (smoothed
-    /// valence and arousal within 0.02 of exact mode, CCC with exact mode ≥ 0.99, every head, on the real face video)
-    /// — chosen from the measurements there.
+    /// `--fast`: int8 and clip stride 4, inside the accuracy bound of `docs/performance.md` (smoothed valence and
+    /// arousal within 0.02 of exact mode, CCC with exact mode ≥ 0.99, every head, on the real face video). int8 with
+    /// stride 8 is faster and was inside too; 4 keeps a margin (why: `docs/performance.md`, "Clip stride").
     public static let fast = SpeedMode(precision: .int8, clipStride: 4)
 
     /// The clip strides a run accepts (one head batch of the clean protocol holds 512 frames).

@@ -13,7 +13,7 @@ struct SpeedOptions: ParsableArguments {
                                valueName: "K"))
     var clipStride: Int?
 
-    @Flag(help: "The fastest mode within the accuracy bound of docs/performance.md (today int8 with --clip-stride 4).")
+    @Flag(help: "int8 with --clip-stride 4: a fast mode inside the measured accuracy bound of docs/performance.md.")
     var fast = false
 
     func validate() throws {
