@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// A process that holds (or held) a claim: its host, the boot of that host, its pid and its start time. Host name
 /// and boot id together say whether it ran on this machine since its last boot, where its liveness can be checked;
