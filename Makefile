@@ -1,9 +1,11 @@
 # emopipe — `make` installs the Debian packages, checks them and builds; `make test` runs every test.
 SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# C libraries and tools the project needs, all from Debian's packages.
+# C libraries and tools the project needs, all from Debian's packages (slurm-wlm and munge: the cluster test's
+# single-node SLURM cluster, tools/slurm/cluster.sh).
 DEBS       := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-              libfftw3-dev libopenblas-dev ffmpeg alsa-utils python3-pip
+              libfftw3-dev libopenblas-dev ffmpeg alsa-utils python3-pip \
+              slurm-wlm munge
 PKGCONFIG  := libavformat libavcodec libavutil libswscale libswresample fftw3f openblas
 BIN        := .build/release/emopipe
 # Where the face detector's weights go (emopipe looks there without flags; EMOPIPE_FACE_MODELS overrides both).

@@ -5,5 +5,5 @@
 //   TorchCheckpoint.swift   both torch.save formats (zip, legacy); tensors copied out of their storages
 //   StateDict.swift         finding the state dict (state_dict / net / bare), flattening, `module.` prefixes
 //   WeightsConversion.swift kinds, the official key lists (from Models), checks, and writing the safetensors file
-//   SHA256.swift            the source file's digest recorded in the output metadata
+//   (Kernels/SHA256.swift:  the source file's digest recorded in the output metadata)
 // User documentation: docs/weights.md.

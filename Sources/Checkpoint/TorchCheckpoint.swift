@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// A file written by `torch.save`, read without Python: the unpickled object plus its tensor storages.
 ///

@@ -1,5 +1,10 @@
 import COpenBLAS
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Row-major single-precision matrix product through OpenBLAS with `threads` threads:
 /// C[M×N] = alpha · op(A)[M×K] · op(B)[K×N] + beta · C, with leading dimensions in elements.
@@ -14,9 +19,10 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
         return
     }
-    Parallelism.setBLASThreads(threads)
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    Parallelism.withBLAS(threads: threads) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
 }
 
 /// Row-major matrix-vector product through OpenBLAS with `threads` threads:
@@ -29,8 +35,9 @@ public func sgemv(m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda
         for i in 0..<m { y[i] *= beta }
         return
     }
-    Parallelism.setBLASThreads(threads)
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+    Parallelism.withBLAS(threads: threads) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+    }
 }
 
 /// Threads are a value every kernel, layer and model call takes (`threads:`); nothing reads a global back.
@@ -41,13 +48,32 @@ public enum Parallelism {
     /// its build's maximum). `sgemm`/`sgemv` call it before every product: with OpenBLAS 0.3.21 (pthreads build)
     /// `openblas_set_num_threads` costs ≈ 10 ns when the count is unchanged and ≈ 30 ns when it alternates
     /// (measured on this machine), against ≥ 27 µs for the smallest products the heads run (64³), so following the
-    /// value per call is free. The setting is process-wide: two threads calling BLAS at the same moment with different
-    /// counts would race on it; emopipe calls BLAS from one thread at a time (the heads), and its own convolution
-    /// workers never call BLAS.
+    /// value per call is free. The setting is process-wide, so setting it and calling BLAS are one step under a
+    /// process-wide lock (`withBLAS`): inputs run side by side (`emopipe batch --jobs`) call BLAS from several
+    /// threads — their heads and their face detectors — and each call runs with the count it passed, never with a
+    /// count another thread set in between, and never while another call uses OpenBLAS's thread pool. The lock
+    /// costs ≈ 20 ns uncontended; contended, BLAS calls (the heads, a few percent of a run) wait for each other
+    /// while the convolutions, which never call BLAS, go on. emopipe's own convolution workers never call BLAS.
     @inline(__always)
     static func setBLASThreads(_ threads: Int) {
         emo_openblas_set_threads(Int32(clamping: max(1, threads)))
     }
+
+    /// Runs `body` (one BLAS call) with OpenBLAS set to `threads` threads, no other BLAS call running meanwhile.
+    @inline(__always)
+    static func withBLAS(threads: Int, _ body: () -> Void) {
+        pthread_mutex_lock(blasLock)
+        setBLASThreads(threads)
+        body()
+        pthread_mutex_unlock(blasLock)
+    }
+
+    /// The lock of `withBLAS`; allocated once, never freed.
+    nonisolated(unsafe) private static let blasLock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
 
     /// Runs `body(worker)` for worker 0..<count at the same time and returns when all are done. Callers pass a count
     /// no larger than the `threads` value they were given, and never call it while OpenBLAS is running, so the two

@@ -220,6 +220,14 @@ public struct SafeTensorsFile: Sendable {
         let e = try entry(name)
         return withBytes(e) { Array($0) }
     }
+
+    /// The tensor's bytes in place (the file is mapped): for reading rows of tensors too large to copy.
+    public func withRawBytes<R>(_ name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let e = try entry(name)
+        return try bytes.withUnsafeBytes { all in
+            try body(UnsafeRawBufferPointer(rebasing: all[(dataStart + e.begin)..<(dataStart + e.end)]))
+        }
+    }
 }
 
 /// IEEE half → float.
@@ -278,6 +286,17 @@ public struct SafeTensorsWriter: Sendable {
 
     /// The complete file contents.
     public func serialized() throws -> Data {
+        let head = try Self.header(metadata: metadata, tensors: items.map { ($0.name, $0.dtype, $0.shape) })
+        var out = Data()
+        out.reserveCapacity(head.count + items.reduce(0) { $0 + $1.bytes.count })
+        out.append(contentsOf: head)
+        for item in items { out.append(contentsOf: item.bytes) }
+        return out
+    }
+
+    /// The 8-byte length and the JSON header (padded with spaces to 8-byte alignment) of a file holding `tensors`,
+    /// whose data follow in this order: for writers that stream the data after it.
+    public static func header(metadata: [String: String], tensors: [(name: String, dtype: SafeTensorsDType, shape: [Int])]) throws -> [UInt8] {
         var seen = Set<String>()
         var header = "{"
         var parts: [String] = []
@@ -286,23 +305,22 @@ public struct SafeTensorsWriter: Sendable {
             parts.append("\"__metadata__\":{\(m)}")
         }
         var offset = 0
-        for item in items {
-            guard item.name != "__metadata__", seen.insert(item.name).inserted else {
-                throw SafeTensorsError("tensor name \(item.name) is used twice or reserved")
+        for t in tensors {
+            guard t.name != "__metadata__", seen.insert(t.name).inserted else {
+                throw SafeTensorsError("tensor name \(t.name) is used twice or reserved")
             }
-            let shape = item.shape.map(String.init).joined(separator: ",")
-            parts.append("\(jsonString(item.name)):{\"dtype\":\"\(item.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + item.bytes.count)]}")
-            offset += item.bytes.count
+            let size = t.shape.reduce(1, *) * t.dtype.byteSize
+            let shape = t.shape.map(String.init).joined(separator: ",")
+            parts.append("\(jsonString(t.name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}")
+            offset += size
         }
         header += parts.joined(separator: ",") + "}"
         var headerBytes = Array(header.utf8)
         while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }  // pad with spaces to 8-byte alignment
-        var out = Data()
-        out.reserveCapacity(8 + headerBytes.count + offset)
-        var n = UInt64(headerBytes.count).littleEndian
-        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+        var out: [UInt8] = []
+        out.reserveCapacity(8 + headerBytes.count)
+        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(contentsOf: headerBytes)
-        for item in items { out.append(contentsOf: item.bytes) }
         return out
     }
 

@@ -23,7 +23,9 @@ public final class BackboneFeatures: FeatureExtractor {
 
     public init(model: EmotionModel, clipBatch: Int = 4, threads: Int) throws {
         self.model = model
-        self.visualWidth = model.head.visualFeatures
+        // The per-channel maxima when every head takes them (JMT alone); else layer4 (other heads, several heads of
+        // both kinds — HeadStage pools for JMT — or none: the features cache keeps layer4).
+        self.visualWidth = model.visualIsMaxPooled ? audioFeatureWidth : HeadStage.layer4Width
         self.clipBatch = max(1, clipBatch)
         self.threads = threads
         mel = try MelSpectrogram()

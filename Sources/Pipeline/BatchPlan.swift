@@ -1,4 +1,5 @@
 import Foundation
+import Media
 
 /// One input of a batch and where its rows go.
 public struct BatchItem: Sendable, Equatable {
@@ -8,14 +9,19 @@ public struct BatchItem: Sendable, Equatable {
     public let kind: PipelineInput.Kind
     /// A crop folder's audio file (from the audio folder), nil when there is none.
     public let audio: String?
-    public let output: String
+    /// Where its rows go: one file, or one per head (`OUT/<head>/<name>.txt`, ABAW files of several heads).
+    public let outputs: [String]
+    /// The (first) output.
+    public var output: String { outputs[0] }
 }
 
 /// The inputs of a folder (`emopipe batch IN OUT`): its videos and its crop folders (an Aff-Wild2 cropped_aligned
 /// root), each with its output `OUT/<name>.<ext>`. Two inputs that would write the same output are refused before
-/// any work; OUT inside IN is not an input (so a rerun works).
+/// any work; OUT inside IN is not an input (so a rerun works). With `headFolders`, each input has one output per
+/// head folder, `OUT/<folder>/<name>.<ext>` (ABAW files hold one head's values).
 public enum BatchPlan {
-    public static func items(inputs: String, outputs: String, outputExtension: String, audioFolder: String?) throws -> [BatchItem] {
+    public static func items(inputs: String, outputs: String, outputExtension: String, audioFolder: String?,
+                             headFolders: [String]? = nil) throws -> [BatchItem] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: inputs, isDirectory: &isDir) else {
             throw PipelineError(inputs, "no such folder", remedy: "give the folder of videos or crop folders")
@@ -46,8 +52,9 @@ public enum BatchPlan {
                 stem = (name as NSString).deletingPathExtension
             }
             let audio = isFolder ? audioFolder.flatMap { audioFile(for: stem, in: $0, files: audioFiles) } : nil
+            let folders = headFolders.map { $0.map { (outputs as NSString).appendingPathComponent($0) } } ?? [outputs]
             items.append(BatchItem(name: stem, path: path, kind: isFolder ? .cropFolder : .video, audio: audio,
-                                   output: (outputs as NSString).appendingPathComponent("\(stem).\(outputExtension)")))
+                                   outputs: folders.map { ($0 as NSString).appendingPathComponent("\(stem).\(outputExtension)") }))
         }
         let clashes = Dictionary(grouping: items, by: \.output).filter { $0.value.count > 1 }.sorted { $0.key < $1.key }
         if let (output, same) = clashes.first {
@@ -70,5 +77,18 @@ public enum BatchPlan {
             }
         }
         return nil
+    }
+
+    /// An input's frame count, for balancing shards: a crop folder's highest crop number; a video's declared frame
+    /// count, else its duration × frame rate (read from the container, nothing decoded); nil when it cannot be read
+    /// (the input then fails when it is run).
+    public static func frameCount(of item: BatchItem, frameRate: Double) -> Int? {
+        switch item.kind {
+        case .cropFolder:
+            return (try? ImageSequence(folder: item.path, frameRate: frameRate))?.frameCount
+        case .video:
+            guard let info = (try? VideoDecoder(path: item.path))?.info else { return nil }
+            return info.declaredFrameCount ?? info.duration.map { Int(($0 * info.frameRate).rounded()) }
+        }
     }
 }

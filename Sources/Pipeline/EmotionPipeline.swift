@@ -3,16 +3,26 @@ import Foundation
 import Kernels
 import Models
 
-/// One output row: a decoded frame with its valence and arousal.
+/// One output row: a decoded frame with its valence and arousal (one pair per head run).
 public struct FrameOutput: Sendable, Equatable {
     public let frame: Int          // 1-based
     public let time: Double        // seconds since the first frame
     public let face: Bool
-    public let valence: Double     // after post-processing (clip, and smoothing unless turned off)
-    public let arousal: Double
+    /// After post-processing (clip, and smoothing unless turned off); one per head, in the order the heads run.
+    public let values: [EmotionValue]
+    /// The face track the row follows, when every track is run (`--subject all`); nil otherwise.
+    public let track: Int?
+
+    /// The (first) head's values.
+    public var valence: Double { values[0].valence }
+    public var arousal: Double { values[0].arousal }
 
     public init(frame: Int, time: Double, face: Bool, valence: Double, arousal: Double) {
-        self.frame = frame; self.time = time; self.face = face; self.valence = valence; self.arousal = arousal
+        self.init(frame: frame, time: time, face: face, values: [EmotionValue(valence: valence, arousal: arousal)])
+    }
+
+    public init(frame: Int, time: Double, face: Bool, values: [EmotionValue], track: Int? = nil) {
+        self.frame = frame; self.time = time; self.face = face; self.values = values; self.track = track
     }
 }
 
@@ -44,25 +54,44 @@ public struct ClipCounts: Sendable, Equatable {
 /// audio features, clips past the end are filled, the head runs, and rows are emitted in order as soon as their
 /// smoothing windows are complete. Memory is bounded by one head batch, whatever the input's length.
 public final class EmotionPipeline {
-    public let head: any FusionHead
+    /// The heads run on every head batch (one or more; none when only the features are wanted, through `tap`).
+    public let heads: [any FusionHead]
     public let features: any FeatureExtractor
     public let rules: ProtocolRules
     public let smoothing: Bool
     /// Threads of the head's calls (the features have their own).
     public let threads: Int
-    /// The head's weights file, named when its output is not finite.
-    public let headWeights: String?
+    /// Each head's weights file, named when its output is not finite (nil: the heads are named by their names).
+    public let headWeights: [String]?
     /// The visual backbone runs on every `clipStride`-th frame's clip (and on the first and last frame of each head
     /// batch); the clips between take features interpolated linearly between their two computed neighbours.
-    /// 1 (the default) computes every clip. The audio path and the head are unchanged.
+    /// 1 (the default) computes every clip. The audio path and the heads are unchanged.
     public let clipStride: Int
     public let timings = StageTimings()
+    /// Sees every frame and every complete head batch's inputs before the heads (the features cache).
+    let tap: HeadBatchTap?
 
-    public init(head: any FusionHead, features: any FeatureExtractor, rules: ProtocolRules = .clean, smoothing: Bool = true,
-                threads: Int, headWeights: String? = nil, clipStride: Int = 1) {
+    public convenience init(head: any FusionHead, features: any FeatureExtractor, rules: ProtocolRules = .clean, smoothing: Bool = true,
+                            threads: Int, headWeights: String? = nil, clipStride: Int = 1) {
+        self.init(heads: [head], features: features, rules: rules, smoothing: smoothing, threads: threads,
+                  headWeights: headWeights.map { [$0] }, clipStride: clipStride)
+    }
+
+    /// Several heads on one pass of the backbones: each row carries every head's values, in this order.
+    /// `headWeights`: each head's weights file (named when its output is not finite).
+    public convenience init(heads: [any FusionHead], features: any FeatureExtractor, rules: ProtocolRules = .clean,
+                            smoothing: Bool = true, threads: Int, headWeights: [String]? = nil, clipStride: Int = 1) {
+        self.init(heads: heads, features: features, rules: rules, smoothing: smoothing, threads: threads,
+                  headWeights: headWeights, clipStride: clipStride, tap: nil)
+    }
+
+    init(heads: [any FusionHead], features: any FeatureExtractor, rules: ProtocolRules, smoothing: Bool, threads: Int,
+         headWeights: [String]? = nil, clipStride: Int = 1, tap: HeadBatchTap?) {
+        precondition(headWeights == nil || headWeights?.count == heads.count, "one weights file per head")
         precondition(clipStride >= 1, "clip stride must be at least 1")
-        self.head = head
+        self.heads = heads
         self.headWeights = headWeights
+        self.tap = tap
         self.features = features
         self.rules = rules
         self.smoothing = smoothing
@@ -76,16 +105,13 @@ public final class EmotionPipeline {
                     rowsDone: (() throws -> Void)? = nil, emit: (FrameOutput) throws -> Void) throws -> PipelineSummary {
         let started = DispatchTime.now()
         let width = features.visualWidth
-        guard head.visualFeatures == width else {
-            throw PipelineError(nil, "head \(head.name) takes \(head.visualFeatures) visual features, the backbones give \(width)",
-                                remedy: "use the head's own model folder")
-        }
+        try HeadStage.check(heads, visualWidth: width)
         var assembler = BlockAssembler(rules: rules, hasAudio: audio.hasAudio)
         let plan = assembler.plan
         let clips = SequencePlan.clipsPerSequence
         let run = HeadBatchBuffers(plan: plan, visualWidth: width)
         var crops = [[UInt8]?](repeating: nil, count: ClipSampling.window)
-        var smoother = RowSmoother(smoothing: smoothing)
+        let stage = HeadStage(heads: heads, weights: headWeights, plan: plan, smoothing: smoothing, threads: threads, timings: timings)
         var framesWithFace = 0
         var counts = ClipCounts()
         features.beginInput()
@@ -195,19 +221,9 @@ public final class EmotionPipeline {
             spectrogramRows.removeAll(keepingCapacity: true)
             silentRows.removeAll(keepingCapacity: true)
 
-            let (audioIn, visualIn) = run.inputs(sequences: batch.sequences)
-            let (v, a) = try timings.measure(.head) { try head.forward(audio: audioIn, visual: visualIn, threads: threads) }
-            // A NaN would become a row of −1 after clipping: an error instead.
-            try v.requireFinite(output: "valence", weights: headWeights ?? "head \(head.name)")
-            try a.requireFinite(output: "arousal", weights: headWeights ?? "head \(head.name)")
-            for row in 0..<batch.rows {
-                let end = plan.clipEnd(batch: batch.index, row: row)
-                if end <= batch.frameCount { smoother.set(frame: end, valence: Double(v.data[row]), arousal: Double(a.data[row])) }
-            }
-            try timings.measure(.output) {
-                try smoother.emitReady(known: batch.frameCount, final: false, emit)
-                try rowsDone?()
-            }
+            try tap?.batch(batch, inputs: run)
+            try stage.run(batch, inputs: run, emit: emit)
+            try timings.measure(.output) { try rowsDone?() }
         }
 
         var n = 0
@@ -219,7 +235,8 @@ public final class EmotionPipeline {
             }
             crops[(n - 1) % ClipSampling.window] = frame.crop
             if frame.crop != nil { framesWithFace += 1 }
-            smoother.add(time: frame.time, face: frame.crop != nil)
+            stage.add(time: frame.time, face: frame.crop != nil)
+            tap?.frame(frame)
             let (clip, completed) = try assembler.add(time: frame.time)
             try addAudio(clip.audio, row: clip.row)
             try addClip(clip)
@@ -236,15 +253,22 @@ public final class EmotionPipeline {
             }
             try runHead(last)
         }
-        try timings.measure(.output) {
-            try smoother.emitReady(known: n, final: true, emit)
-            try rowsDone?()
-        }
+        try stage.finish(frames: n, emit: emit)
+        try tap?.finish(frames: n)
+        try timings.measure(.output) { try rowsDone?() }
 
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         return PipelineSummary(frames: n, framesWithFace: framesWithFace, hasAudio: audio.hasAudio,
                                seconds: seconds, warnings: source.warnings, truncationDetail: source.truncationDetail, clips: counts)
     }
+}
+
+/// Sees what the driver computes, before the heads: every frame, and every complete head batch's inputs (the
+/// features cache, `FeatureCacheWriter`).
+protocol HeadBatchTap: AnyObject {
+    func frame(_ frame: SourceFrame)
+    func batch(_ batch: HeadBatch, inputs: HeadBatchBuffers) throws
+    func finish(frames: Int) throws
 }
 
 /// The head's inputs for one head batch — audio (S, 16, 512) and visual (S, 16, width) — which the features are

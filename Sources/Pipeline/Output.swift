@@ -207,15 +207,18 @@ public final class BufferedText {
 /// Rows in an output format, header first.
 public final class RowWriter {
     public let format: OutputFormat
+    public let columns: OutputColumns
     private let text: BufferedText
 
-    public init(format: OutputFormat, sink: ByteSink) throws {
+    public init(format: OutputFormat, columns: OutputColumns = .single, sink: ByteSink) throws {
+        precondition(format.holds(columns), "\(format) cannot hold \(columns)")
         self.format = format
+        self.columns = columns
         self.text = BufferedText(sink)
-        if let header = format.header { try text.append(header + "\n") }
+        if let header = format.header(columns) { try text.append(header + "\n") }
     }
 
-    public func write(_ row: FrameOutput) throws { try text.append(format.line(row) + "\n") }
+    public func write(_ row: FrameOutput) throws { try text.append(format.line(row, columns) + "\n") }
 
     public func flush() throws { try text.flush() }
 }

@@ -8,32 +8,42 @@ public enum PostProcessing {
     public static func clip(_ x: Double) -> Double { min(1, max(-1, x)) }
 }
 
-/// The rows of one run, in order, each as soon as its value and its smoothing window are known.
+/// The rows of one run, in order, each as soon as its values and their smoothing windows are known.
 ///
-/// Frames are added as they arrive; their values are set when the head batch holding their clips has run. Only
-/// the frames whose rows are not out yet, and the 25 before them that their windows reach back to, are kept.
+/// Frames are added as they arrive; their values (one pair per head) are set when the head batch holding their
+/// clips has run. Only the frames whose rows are not out yet, and the 25 before them that their windows reach back
+/// to, are kept.
 public struct RowSmoother: Sendable {
     public let smoothing: Bool
+    /// Heads whose values each row carries.
+    public let heads: Int
     /// Frames added so far, and rows emitted so far.
     public private(set) var frames = 0
     public private(set) var emitted = 0
     /// Index 0 of the arrays below is frame `first` (1-based).
     private var first = 1
     private var times: [Double] = [], faces: [Bool] = []
-    private var valence: [Double] = [], arousal: [Double] = []
+    /// Per head.
+    private var valence: [[Double]], arousal: [[Double]]
 
-    public init(smoothing: Bool) { self.smoothing = smoothing }
-
-    /// The next frame (its value comes later through `set`).
-    public mutating func add(time: Double, face: Bool) {
-        frames += 1
-        times.append(time); faces.append(face); valence.append(0); arousal.append(0)
+    public init(smoothing: Bool, heads: Int = 1) {
+        self.smoothing = smoothing
+        self.heads = heads
+        valence = Array(repeating: [], count: heads)
+        arousal = Array(repeating: [], count: heads)
     }
 
-    /// The raw (unclipped) output of the clip ending on frame f.
-    public mutating func set(frame f: Int, valence v: Double, arousal a: Double) {
-        valence[f - first] = v
-        arousal[f - first] = a
+    /// The next frame (its values come later through `set`).
+    public mutating func add(time: Double, face: Bool) {
+        frames += 1
+        times.append(time); faces.append(face)
+        for h in 0..<heads { valence[h].append(0); arousal[h].append(0) }
+    }
+
+    /// The raw (unclipped) output of head `head` for the clip ending on frame f.
+    public mutating func set(frame f: Int, head: Int = 0, valence v: Double, arousal a: Double) {
+        valence[head][f - first] = v
+        arousal[head][f - first] = a
     }
 
     /// Emits the rows whose windows lie inside the first `known` frames, all of whose values are set (every frame
@@ -43,11 +53,13 @@ public struct RowSmoother: Sendable {
         let limit = final ? known : known - lookahead
         while emitted < limit {
             let f = emitted + 1
-            let (v, a) = smoothing
-                ? (smoothed(valence, frame: f, known: known, size: PostProcessing.valenceWindow),
-                   smoothed(arousal, frame: f, known: known, size: PostProcessing.arousalWindow))
-                : (PostProcessing.clip(valence[f - first]), PostProcessing.clip(arousal[f - first]))
-            try emit(FrameOutput(frame: f, time: times[f - first], face: faces[f - first], valence: v, arousal: a))
+            let values = (0..<heads).map { h in
+                smoothing
+                    ? EmotionValue(valence: smoothed(valence[h], frame: f, known: known, size: PostProcessing.valenceWindow),
+                                   arousal: smoothed(arousal[h], frame: f, known: known, size: PostProcessing.arousalWindow))
+                    : EmotionValue(valence: PostProcessing.clip(valence[h][f - first]), arousal: PostProcessing.clip(arousal[h][f - first]))
+            }
+            try emit(FrameOutput(frame: f, time: times[f - first], face: faces[f - first], values: values))
             emitted += 1
         }
         release()
@@ -66,7 +78,8 @@ public struct RowSmoother: Sendable {
         let keepFrom = emitted + 1 - PostProcessing.arousalWindow / 2
         let n = keepFrom - first
         guard n >= 1024 else { return }
-        times.removeFirst(n); faces.removeFirst(n); valence.removeFirst(n); arousal.removeFirst(n)
+        times.removeFirst(n); faces.removeFirst(n)
+        for h in 0..<heads { valence[h].removeFirst(n); arousal[h].removeFirst(n) }
         first += n
     }
 }

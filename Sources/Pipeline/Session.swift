@@ -30,11 +30,14 @@ public final class Session {
     private var loadedFaceModels: FaceModels?
     private var features: BackboneFeatures?
 
-    /// `threads`: the threads every numeric call of this session uses (1 to `ThreadCount.maximum`).
-    public init(model: EmotionModel, threads: Int = ThreadCount.allCores, settings: Settings = Settings()) throws {
+    /// `threads`: the threads every numeric call of this session uses (1 to `ThreadCount.maximum`); `faceModels`:
+    /// face models already loaded (sessions running side by side share one copy), else loaded on first use.
+    public init(model: EmotionModel, threads: Int = ThreadCount.allCores, settings: Settings = Settings(),
+                faceModels: FaceModels? = nil) throws {
         self.model = model
         self.threads = try ThreadCount.checked(threads)
         self.settings = settings
+        self.loadedFaceModels = faceModels
     }
 
     /// The face models, loaded on first use (a session of crop folders never loads them) and then kept.
@@ -56,10 +59,16 @@ public final class Session {
     /// number never appeared.
     public func run(_ input: PipelineInput, progress: ((Int) -> Void)? = nil, rowsDone: (() throws -> Void)? = nil,
                     emit: (FrameOutput) throws -> Void) throws -> RunSummary {
+        try run(input, tap: nil, progress: progress, rowsDone: rowsDone, emit: emit)
+    }
+
+    /// `run`, with a tap that sees every frame and head batch (the features cache).
+    func run(_ input: PipelineInput, tap: HeadBatchTap?, progress: ((Int) -> Void)?, rowsDone: (() throws -> Void)?,
+             emit: (FrameOutput) throws -> Void) throws -> RunSummary {
         let features = try self.features ?? BackboneFeatures(model: model, clipBatch: settings.clipBatch, threads: threads)
         self.features = features
-        let pipeline = EmotionPipeline(head: model.head, features: features, rules: settings.rules, smoothing: settings.smoothing,
-                                       threads: threads, headWeights: model.headPath, clipStride: settings.clipStride)
+        let pipeline = EmotionPipeline(heads: model.heads, features: features, rules: settings.rules, smoothing: settings.smoothing,
+                                       threads: threads, headWeights: model.headPaths, clipStride: settings.clipStride, tap: tap)
         let summary = try pipeline.run(frames: input.frames, audio: input.audio, progress: progress, rowsDone: rowsDone, emit: emit)
         let reuse = features.reuseStatistics
         guard summary.frames > 0 else {

@@ -125,7 +125,7 @@ public enum SpeedComparison {
         for r in raw { smoother.add(time: r.time, face: r.face) }
         for r in raw { smoother.set(frame: r.frame, valence: r.valence, arousal: r.arousal) }
         smoother.emitReady(known: raw.count, final: true) { smoothed.append($0) }
-        let reuse = (features as? BackboneFeatures)?.reuseStatistics ?? (features as? CachedFeatures)?.source.reuseStatistics
+        let reuse = (features as? BackboneFeatures)?.reuseStatistics ?? (features as? ReplayedFeatures)?.source.reuseStatistics
         return Run(mode: mode, head: head.name, seconds: summary.seconds,
                    raw: (raw.map(\.valence), raw.map(\.arousal)), smoothed: (smoothed.map(\.valence), smoothed.map(\.arousal)),
                    clips: summary.clips, reusedWork: reuse.map { $0.totalFlops > 0 ? $0.skippedFlops / $0.totalFlops : 0 } ?? 0,
@@ -135,18 +135,18 @@ public enum SpeedComparison {
 
 /// Features computed once per clip and replayed: several heads (and clip strides) of one precision on one recorded
 /// input share them. Visual rows are kept by the clip's frame numbers (within one input, the same crops).
-public final class CachedFeatures: FeatureExtractor {
+public final class ReplayedFeatures: FeatureExtractor {
     public let source: BackboneFeatures
     private var visual: [[Int?]: [Float]] = [:]
     private var audioRows: [[Float]: [Float]] = [:]
     /// For a head on per-channel maxima (JMT): the layer4 rows of another cache, reduced (max is exact, so the rows
     /// equal what the backbone's max-pooled output gives).
-    private let layer4: CachedFeatures?
+    private let layer4: ReplayedFeatures?
 
     public init(_ source: BackboneFeatures) { self.source = source; layer4 = nil }
 
     /// The per-channel maxima (512) of `layer4`'s rows (25088: 512 channels × 49 positions, channel-major).
-    public init(maxPooledFrom layer4: CachedFeatures) {
+    public init(maxPooledFrom layer4: ReplayedFeatures) {
         precondition(layer4.visualWidth == 512 * 49, "max pooling needs the 25088-wide layer4 rows")
         self.source = layer4.source
         self.layer4 = layer4

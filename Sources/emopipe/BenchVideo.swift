@@ -77,13 +77,13 @@ extension BenchCommand {
         var timed: [SpeedComparison.Run] = []
         var models: [Precision: EmotionModel] = [:]
         func model(_ p: Precision) -> EmotionModel { if let m = models[p] { return m }; let m = EmotionModel(first, precision: p); models[p] = m; return m }
-        var kept: [Precision: CachedFeatures] = [:]
+        var kept: [Precision: ReplayedFeatures] = [:]
         for mode in modes {
             log("emopipe bench: \(mode), head \(heads[0].name): timing")
             let fresh = try BackboneFeatures(model: model(mode.precision), threads: threads)
             let features: any FeatureExtractor
             if mode.clipStride == 1 && !first.visualIsMaxPooled && kept[mode.precision] == nil {
-                let c = CachedFeatures(fresh); kept[mode.precision] = c; features = c
+                let c = ReplayedFeatures(fresh); kept[mode.precision] = c; features = c
             } else {
                 features = fresh
             }
@@ -96,17 +96,17 @@ extension BenchCommand {
         var accuracies: [HeadAccuracy] = modes.indices.map { HeadAccuracy(head: heads[0].name, mode: modes[$0],
                                                                           accuracy: SpeedComparison.accuracy(timed[$0], exact: timed[exactIndex])) }
         if heads.count > 1 {
-            var caches: [String: CachedFeatures] = [:]
+            var caches: [String: ReplayedFeatures] = [:]
             for spec in heads.dropFirst() {
                 let headPath = present.first { $0.0 == spec }!.1
                 let headModel = EmotionModel(first, head: try FusionHeads.load(spec, path: headPath), headPath: headPath)
                 var runs: [SpeedComparison.Run] = []
                 for mode in modes {
                     log("emopipe bench: \(mode), head \(spec.name): accuracy")
-                    let layer4 = try kept[mode.precision] ?? CachedFeatures(try BackboneFeatures(model: model(mode.precision), threads: threads))
+                    let layer4 = try kept[mode.precision] ?? ReplayedFeatures(try BackboneFeatures(model: model(mode.precision), threads: threads))
                     kept[mode.precision] = layer4
                     let key = "\(mode.precision.rawValue)-\(headModel.visualIsMaxPooled)"
-                    let cache = caches[key] ?? (headModel.visualIsMaxPooled ? CachedFeatures(maxPooledFrom: layer4) : layer4)
+                    let cache = caches[key] ?? (headModel.visualIsMaxPooled ? ReplayedFeatures(maxPooledFrom: layer4) : layer4)
                     caches[key] = cache
                     runs.append(try SpeedComparison.run(input, mode: mode, head: headModel.head, features: cache, threads: threads))
                 }

@@ -25,6 +25,7 @@ struct EmoPipe: ParsableCommand {
             Run.self,
             ModelsCommand.self,
             Batch.self,
+            Features.self,
             Eval.self,
             Probe.self,
             Faces.self,

@@ -12,6 +12,9 @@ extension HeadSpec: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public var defaultValueDescription: String { name }
 }
+// `HeadList.init?(argument:)` and `FaceSubjects.init?(argument:)` (the library's parsers) are the conformances.
+extension HeadList: ExpressibleByArgument {}
+extension FaceSubjects: ExpressibleByArgument {}
 
 /// `--threads`, the same for every command that computes.
 struct ThreadsOption: ParsableArguments {
@@ -37,16 +40,23 @@ func validateFrameRate(_ fps: Double) throws {
 struct ModelOptions: ParsableArguments {
     @Option(help: "TSAV backbones weights (safetensors, from `emopipe convert`).")
     var backbones: String?
-    @Option(help: "Fusion head: ca, jca, rjca, dca, iaca, tca, jmt, or a composition such as ca+iaca.")
-    var head: HeadSpec?
-    @Option(help: "Fusion head weights (safetensors).")
+    @Option(help: ArgumentHelp("Fusion head: ca, jca, rjca, dca, iaca, tca, jmt, or a composition such as ca+iaca; several, "
+                               + "comma-separated (jca,dca,jmt), run on one pass of the backbones.", valueName: "head[,head…]"))
+    var head: HeadList?
+    @Option(help: ArgumentHelp("Fusion head weights (safetensors); one per head, comma-separated.", valueName: "file[,file…]"))
     var headWeights: String?
     @Option(name: .customLong("model"), help: "A model folder holding tsav.safetensors and head_<name>.safetensors.")
     var folder: String?
 
+    /// The model's files: the backbones and every head's weights.
+    func resolve() throws -> FoundModel {
+        try ModelLocator.resolve(backbones: backbones, heads: head, headWeights: headWeights.map { $0.split(separator: ",").map(String.init) },
+                                 folder: folder)
+    }
+
     /// Resolves and loads the model; warns when its weights are synthetic.
     func load() throws -> EmotionModel {
-        let found = try ModelLocator.resolve(backbones: backbones, head: head, headWeights: headWeights, folder: folder)
+        let found = try resolve()
         let model = try EmotionModel(found)
         if model.synthetic { warn("\(found.backbones) holds synthetic test weights: the numbers below carry no meaning") }
         return model

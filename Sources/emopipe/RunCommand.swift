@@ -2,6 +2,7 @@ import ArgumentParser
 import Face
 import Foundation
 import Kernels
+import Models
 import Pipeline
 
 /// `emopipe VIDEO`: per-frame valence and arousal (the default subcommand).
@@ -20,7 +21,10 @@ struct Run: ParsableCommand {
     )
 
     @Argument(help: "A video file, or an Aff-Wild2 cropped_aligned/<video>/ folder of 00001.jpg … crops.")
-    var input: String
+    var input: String?
+    @Option(help: ArgumentHelp("Run the head(s) on a features file (`emopipe features`) instead of an input: no backbones "
+                               + "needed; the rows are the full run's.", valueName: "file.safetensors"))
+    var features: String?
 
     @OptionGroup var model: ModelOptions
 
@@ -28,8 +32,9 @@ struct Run: ParsableCommand {
     var audio: String?
     @Option(parsing: .unconditional, help: "Frame rate of a cropped_aligned folder.")
     var fps: Double = 30
-    @Option(help: "Whose face to follow: primary (largest, most persistent), left, right, or a track number.")
-    var subject: SubjectSelection = .primary
+    @Option(help: ArgumentHelp("Whose face to follow: primary (largest, most persistent), left, right, a track number, or all "
+                               + "(every track, one after another, with a track column)."))
+    var subject: FaceSubjects = .one(.primary)
 
     @Option(help: "Output format: csv (frame,time,face,valence,arousal), jsonl, or abaw (valence,arousal).")
     var format: OutputFormat = .csv
@@ -45,11 +50,25 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         try validateFrameRate(fps)
+        guard (input == nil) != (features == nil) else {
+            throw ValidationError(input == nil ? "give an input (a video or a crop folder), or --features FILE"
+                                               : "give an input or --features FILE, not both")
+        }
         if let output, let plot, output == plot { throw ValidationError("-o and --plot name the same file") }
+        if format == .abaw, subject == .all {
+            throw ValidationError("--format abaw holds one subject's values; with --subject all use csv or jsonl (a track column)")
+        }
+        if format == .abaw, let heads = model.head, heads.specs.count > 1 {
+            throw ValidationError("--format abaw holds one head's values; with several heads use csv or jsonl "
+                                  + "(columns valence_<head>,arousal_<head>), or `emopipe batch`, which writes OUT/<head>/<name>.txt")
+        }
     }
 
     func run() throws {
-        let input = try PipelineInput.open(self.input, options: InputOptions(audio: audio, frameRate: fps, subject: subject),
+        if let features { return try runOnFeatures(features) }
+        let path = self.input!
+        guard case .one(let subject) = subject else { return try runEveryTrack(path) }
+        let input = try PipelineInput.open(path, options: InputOptions(audio: audio, frameRate: fps, subject: subject),
                                            threads: threads.threads, faces: FaceModels.load)
         for w in input.warnings { warn(w) }
         // The outputs are created (and checked) before the model loads: a bad path fails at once.
@@ -63,9 +82,10 @@ struct Run: ParsableCommand {
         var settings = computation.settings
         settings.clipStride = mode.clipStride
         let session = try Session(model: mode.model(try model.load()), threads: threads.threads, settings: settings)
-        if !quiet { printError("emopipe: \(input.frames.summary); head \(session.model.head.name); \(mode)") }
+        if !quiet { printError("emopipe: \(input.frames.summary); head \(session.model.headNames); \(mode)") }
 
-        let rows = try RowWriter(format: format, sink: rowsFile ?? StandardOutput.shared)
+        let rows = try RowWriter(format: format, columns: OutputColumns(heads: session.model.heads.map(\.name)),
+                                 sink: rowsFile ?? StandardOutput.shared)
         var kept: [FrameOutput] = []
         let bar = ProgressLine(label: "frames", total: input.frames.expectedFrames, enabled: !quiet)
         let summary: RunSummary
@@ -78,7 +98,7 @@ struct Run: ParsableCommand {
             bar.finish()
             try rows.flush()
             if let plotFile {
-                let title = "\(URL(fileURLWithPath: self.input).lastPathComponent) — \(session.model.head.name)"
+                let title = "\(URL(fileURLWithPath: path).lastPathComponent) — \(session.model.head.name)"
                 try plotFile.write(SVGPlot.render(kept, title: title))
             }
             try OutputFile.commit(together: [rowsFile, plotFile].compactMap { $0 })
@@ -96,9 +116,83 @@ struct Run: ParsableCommand {
             printError("emopipe: \(summary.speedLine(model: session.model, clipStride: mode.clipStride))")
         }
         if let t = summary.truncationDetail {
-            printError("emopipe: " + PipelineError(self.input, "truncated: \(t); the rows cover the \(summary.frames) frames before it",
+            printError("emopipe: " + PipelineError(path, "truncated: \(t); the rows cover the \(summary.frames) frames before it",
                                                    remedy: "re-download or re-encode the file for the rest").description)
             throw ExitCode(3)
+        }
+    }
+
+    /// `--features FILE`: the heads on cached features; the same outputs, progress and summary as a run.
+    private func runOnFeatures(_ path: String) throws {
+        if audio != nil || subject != .one(.primary) || fps != 30 || computation.rules != .clean {
+            warn("--audio, --fps, --subject and --protocol are the features file's own; the values given are not used")
+        }
+        let cache = try CachedFeatures(path: path)
+        let rowsFile = try output.flatMap { $0 == "-" ? nil : try OutputFile(path: $0, protecting: [path]) }
+        let plotFile = try plot.map { try OutputFile(path: $0, protecting: [path]) }
+        let found = try ModelLocator.heads(model.head, headWeights: model.headWeights.map { $0.split(separator: ",").map(String.init) },
+                                           folder: model.folder)
+        let heads = try found.map { try FusionHeads.load($0.spec, path: $0.weights) }
+        let names = heads.map(\.name)
+        if !quiet {
+            printError("emopipe: \(path): \(cache.frames) frames of \(cache.metadata["input"] ?? "?") (\(cache.dtype.rawValue), protocol "
+                       + "\(cache.metadata["protocol"] ?? "?")); head \(names.joined(separator: ","))")
+        }
+        let rows = try RowWriter(format: format, columns: OutputColumns(heads: names), sink: rowsFile ?? StandardOutput.shared)
+        var kept: [FrameOutput] = []
+        let summary: PipelineSummary
+        do {
+            summary = try cache.run(heads: heads, headWeights: found.map(\.weights), smoothing: !computation.raw, threads: threads.threads, rowsDone: rows.flush) { row in
+                if plotFile != nil { kept.append(row) }
+                try rows.write(row)
+            }
+            try rows.flush()
+            if let plotFile {
+                try plotFile.write(SVGPlot.render(kept, title: "\(URL(fileURLWithPath: cache.metadata["input"] ?? path).lastPathComponent) — \(names[0])"))
+            }
+            try OutputFile.commit(together: [rowsFile, plotFile].compactMap { $0 })
+        } catch {
+            rowsFile?.abandon()
+            plotFile?.abandon()
+            throw error
+        }
+        if !quiet {
+            printError(String(format: "emopipe: %d frames (%d with a face) in %.2f s from cached features", summary.frames,
+                              summary.framesWithFace, summary.seconds))
+        }
+        if let t = summary.truncationDetail {
+            printError("emopipe: " + PipelineError(cache.metadata["input"] ?? path, "truncated: \(t); the rows cover the \(summary.frames) frames before it",
+                                                   remedy: "re-download or re-encode the file for the rest").description)
+            throw ExitCode(3)
+        }
+    }
+
+    /// `--subject all`: every face track, one run each, rows with a track column.
+    private func runEveryTrack(_ path: String) throws {
+        let rowsFile = try output.flatMap { $0 == "-" ? nil : try OutputFile(path: $0, protecting: [path]) }
+        if plot != nil { warn("--plot draws one subject; with --subject all it is not drawn") }
+        try KernelDispatch.checkEnvironment()
+        var settings = computation.settings
+        settings.clipStride = speed.mode.clipStride
+        let session = try Session(model: speed.mode.model(try model.load()), threads: threads.threads, settings: settings)
+        let rows = try RowWriter(format: format, columns: OutputColumns(heads: session.model.heads.map(\.name), track: true),
+                                 sink: rowsFile ?? StandardOutput.shared)
+        let results: [(track: Int, summary: RunSummary)]
+        do {
+            results = try session.runEveryTrack(path, options: InputOptions(audio: audio, frameRate: fps), started: { id, tracks in
+                if !quiet { printError("emopipe: \(path): track \(id) (\(tracks.firstIndex(of: id)! + 1) of \(tracks.count))") }
+            }, rowsDone: rows.flush) { try rows.write($0) }
+            try rows.flush()
+            try OutputFile.commit(together: [rowsFile].compactMap { $0 })
+        } catch {
+            rowsFile?.abandon()
+            throw error
+        }
+        for (_, summary) in results { for w in summary.warnings { warn(w) } }
+        if !quiet {
+            for (id, s) in results {
+                printError(String(format: "emopipe: track %d: %d frames with its face of %d, %.1f s", id, s.framesWithFace, s.frames, s.seconds))
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Testing
 @testable import Checkpoint
 
@@ -24,7 +25,7 @@ import Testing
             i += piece
         }
         #expect(i == data.count)
-        #expect(s.finalize().map { String($0, radix: 16).leftPadded(2) }.joined() == SHA256.hex(data))
+        #expect(s.finalize().map { String(format: "%02x", $0) }.joined() == SHA256.hex(data))
     }
 
     @Test func crc32CheckValue() {

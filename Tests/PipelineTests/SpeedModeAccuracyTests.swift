@@ -66,8 +66,8 @@ struct SpeedModeAccuracyTests {
 
     @Test("bench's max-pooled cache (JMT) gives 512 per-channel maxima of layer4, also for the black clip asked without frame numbers")
     func maxPooledCache() throws {
-        let layer4 = CachedFeatures(try BackboneFeatures(model: Self.model, threads: 2))
-        let pooled = CachedFeatures(maxPooledFrom: layer4)
+        let layer4 = ReplayedFeatures(try BackboneFeatures(model: Self.model, threads: 2))
+        let pooled = ReplayedFeatures(maxPooledFrom: layer4)
         #expect(pooled.visualWidth == 512)
         let black = [[UInt8]?](repeating: nil, count: 8)
         let clip = (1...8).map { Optional(Self.crop($0)) }

@@ -1,4 +1,5 @@
-/// SHA-256 (FIPS 180-4), used to record which source file a converted weights file came from.
+/// SHA-256 (FIPS 180-4): which source file a converted weights file came from (Checkpoint), which backbones a
+/// features cache was made with (Pipeline). Compiled optimized (a numeric target), so hashing a model is quick.
 /// Small and dependency-free; checked against the standard test vectors in CheckpointTests.
 public struct SHA256 {
     private var h: [UInt32] = [
