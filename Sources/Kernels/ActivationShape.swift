@@ -27,17 +27,23 @@ public enum Layout {
         transposeBatched(src, dst, n: n, rows: c, cols: s)
     }
 
-    /// (N, S, C) → (N, C, S).
-    public static func toChannelsFirst(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, n: Int, c: Int, spatial s: Int) {
-        transposeBatched(src, dst, n: n, rows: s, cols: c)
+    /// (N, S, C) → (N, C, S). `sampleStride`: floats between consecutive samples in `dst` (default C·S, packed), so a
+    /// caller can write each sample straight into a row of a larger matrix.
+    public static func toChannelsFirst(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, n: Int, c: Int, spatial s: Int,
+                                       sampleStride: Int? = nil) {
+        transposeBatched(src, dst, n: n, rows: s, cols: c, dstStride: sampleStride)
     }
 
-    /// For each of n matrices, dst(cols × rows) = src(rows × cols)ᵀ, in 32×32 blocks.
-    static func transposeBatched(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, n: Int, rows: Int, cols: Int) {
+    /// For each of n matrices, dst(cols × rows) = src(rows × cols)ᵀ, in 32×32 blocks; the matrices of `dst` are
+    /// `dstStride` floats apart (default rows·cols).
+    static func transposeBatched(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, n: Int, rows: Int, cols: Int,
+                                 dstStride: Int? = nil) {
         let block = 32
         let size = rows &* cols
+        let stride = dstStride ?? size
+        precondition(stride >= size, "each matrix needs rows·cols floats")
         for b in 0..<n {
-            let s = src + b &* size, d = dst + b &* size
+            let s = src + b &* size, d = dst + b &* stride
             var r0 = 0
             while r0 < rows {
                 let r1 = min(rows, r0 &+ block)

@@ -56,10 +56,13 @@ public enum Pooling {
     }
 
     /// Maximum over all positions of each sample: (N, T, H, W, C) → (N, C).
-    public static func globalMax(_ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>) {
+    /// `rowStride`: floats between consecutive samples' rows in `y` (default C).
+    public static func globalMax(_ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
         let positions = s.positionsPerSample, c = s.c
+        let stride = rowStride ?? c
+        precondition(stride >= c, "each row needs C floats")
         for n in 0..<s.n {
-            let d = y + n &* c
+            let d = y + n &* stride
             d.initialize(repeating: -.infinity, count: c)
             let src = x + n &* positions &* c
             for q in 0..<positions {

@@ -164,14 +164,15 @@ public final class R2Plus1D18: @unchecked Sendable {
 
     /// Runs `n` clips (N, 3, T, H, W) channel-major and writes layer4 flattened channel-major (N, 512·T4·H4·W4),
     /// the per-channel mean over layer4's positions (N, 512), and optionally the per-channel max (N, 512).
-    /// Returns layer4's shape.
+    /// Returns layer4's shape. `outputStride`: floats between consecutive clips' rows in `layer4` and `maxPooled`
+    /// (default: packed), so the features land directly in the rows of a larger matrix (the head's input).
     ///
     /// `frameKeys` (N·T, clip-major) names each input frame: equal keys promise identical frames. With `reuse`, work
     /// whose result is already known is skipped (`ClipReuse`); the outputs are the same to the bit.
     @discardableResult
     public func forward(clips x: UnsafePointer<Float>, n: Int, t: Int, h: Int, w: Int, workspace ws: Workspace,
                         layer4 out: UnsafeMutablePointer<Float>?, pooled: UnsafeMutablePointer<Float>?,
-                        maxPooled: UnsafeMutablePointer<Float>? = nil, threads: Int,
+                        maxPooled: UnsafeMutablePointer<Float>? = nil, outputStride: Int? = nil, threads: Int,
                         frameKeys: [Int]? = nil, reuse: ClipReuse? = nil) -> ActivationShape {
         precondition(frameKeys == nil || frameKeys!.count == n * t, "frameKeys needs one key per input frame (N·T)")
         var s = ActivationShape(n: n, t: t, h: h, w: w, c: 3)
@@ -288,9 +289,9 @@ public final class R2Plus1D18: @unchecked Sendable {
                 swap(&cur, &next)
             }
         }
-        if let out { Layout.toChannelsFirst(cur, out, n: n, c: s.c, spatial: s.positionsPerSample) }
+        if let out { Layout.toChannelsFirst(cur, out, n: n, c: s.c, spatial: s.positionsPerSample, sampleStride: outputStride) }
         if let pooled { Pooling.globalAverage(cur, s, into: pooled) }
-        if let maxPooled { Pooling.globalMax(cur, s, into: maxPooled) }
+        if let maxPooled { Pooling.globalMax(cur, s, into: maxPooled, rowStride: outputStride) }
         return s
     }
 

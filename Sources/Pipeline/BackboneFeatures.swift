@@ -17,9 +17,8 @@ public final class BackboneFeatures: FeatureExtractor {
     /// Stem and layer1 work skipped by reuse so far, for the run summary.
     public var reuseStatistics: ClipReuse { reuse }
     private let mel: MelSpectrogram
-    /// Normalized clips of one backbone call, and the backbone's packed output rows.
+    /// Normalized clips of one backbone call.
     private var clipInput: Tensor
-    private var output: Tensor
 
     public init(model: EmotionModel, clipBatch: Int = 4, threads: Int) throws {
         self.model = model
@@ -30,7 +29,6 @@ public final class BackboneFeatures: FeatureExtractor {
         self.threads = threads
         mel = try MelSpectrogram()
         clipInput = Tensor(zeros: [self.clipBatch, 3, ClipSampling.clipLength, cropSize, cropSize])
-        output = Tensor(zeros: [self.clipBatch, visualWidth])
     }
 
     public func visualFeatures(of clips: [[[UInt8]?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
@@ -56,14 +54,15 @@ public final class BackboneFeatures: FeatureExtractor {
         guard n > 0 else { return }
         let perClip = 3 * ClipSampling.clipLength * cropSize * cropSize
         for (i, clip) in clips.enumerated() { ClipNormalization.write(clip, to: clipInput.pointer + i * perClip) }
+        // The backbone writes each clip's features straight into its row of the head's input (`rowStride` apart).
         let maxPooled = model.visualIsMaxPooled
         model.visual.forward(clips: clipInput.pointer, n: n, t: ClipSampling.clipLength, h: cropSize, w: cropSize,
-                             workspace: visualWorkspace, layer4: maxPooled ? nil : output.pointer, pooled: nil,
-                             maxPooled: maxPooled ? output.pointer : nil, threads: threads,
+                             workspace: visualWorkspace, layer4: maxPooled ? nil : rows, pooled: nil,
+                             maxPooled: maxPooled ? rows : nil, outputStride: rowStride, threads: threads,
                              frameKeys: frameKeys, reuse: frameKeys == nil ? nil : reuse)
-        try FiniteOutput.require(output.pointer, count: n * visualWidth, output: "visual feature", weights: model.backbonesPath)
-        // The backbone writes packed rows; the head's rows are `rowStride` apart.
-        for i in 0..<n { (rows + i * rowStride).update(from: output.pointer + i * visualWidth, count: visualWidth) }
+        for i in 0..<n {
+            try FiniteOutput.require(rows + i * rowStride, count: visualWidth, output: "visual feature", weights: model.backbonesPath)
+        }
     }
 
     public func spectrogram(of window: [Float]) throws -> Spectrogram {

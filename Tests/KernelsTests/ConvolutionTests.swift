@@ -315,4 +315,26 @@ struct PoolingLinearTests {
         Layout.toChannelsFirst(cl.pointer, back.pointer, n: n, c: c, spatial: s)
         #expect(maxDiff(back, x) == 0)
     }
+
+    @Test("Strided outputs (rows of a larger matrix): the transpose and the global max write each sample's row at its stride and nothing between")
+    func stridedOutputs() {
+        var rng = RandomSource(state: 29)
+        let sh = ActivationShape(n: 3, t: 1, h: 7, w: 7, c: 40)
+        let x = rng.tensor([sh.count])
+        let flat = sh.c * sh.positionsPerSample, stride = flat + 13
+        let packed = Tensor(zeros: [sh.n * flat]), strided = Tensor(zeros: [sh.n * stride])
+        for i in 0..<strided.count { strided[i] = 7 }   // guard values between the rows
+        Layout.toChannelsFirst(x.pointer, packed.pointer, n: sh.n, c: sh.c, spatial: sh.positionsPerSample)
+        Layout.toChannelsFirst(x.pointer, strided.pointer, n: sh.n, c: sh.c, spatial: sh.positionsPerSample, sampleStride: stride)
+        let maxPacked = Tensor(zeros: [sh.n * sh.c]), maxStrided = Tensor(zeros: [sh.n * (sh.c + 5)])
+        for i in 0..<maxStrided.count { maxStrided[i] = 7 }
+        Pooling.globalMax(x.pointer, sh, into: maxPacked.pointer)
+        Pooling.globalMax(x.pointer, sh, into: maxStrided.pointer, rowStride: sh.c + 5)
+        for n in 0..<sh.n {
+            for i in 0..<flat { #expect(strided[n * stride + i] == packed[n * flat + i]) }
+            for i in flat..<stride { #expect(strided[n * stride + i] == 7) }
+            for i in 0..<sh.c { #expect(maxStrided[n * (sh.c + 5) + i] == maxPacked[n * sh.c + i]) }
+            for i in sh.c..<(sh.c + 5) { #expect(maxStrided[n * (sh.c + 5) + i] == 7) }
+        }
+    }
 }
