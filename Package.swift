@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Media", dependencies: ["CFFmpeg", "CTurboJPEG"]),                      // FFmpeg decoding: frames, audio, image sequences; JPEG crops as PIL decodes them
         .target(name: "Audio", dependencies: ["CFFTW", "Kernels"], swiftSettings: numeric),   // log-mel spectrograms and per-frame windows
         .target(name: "Face", dependencies: ["Kernels", "Media"], swiftSettings: numeric),    // detection, tracking, alignment, 112×112 crops
-        .target(name: "Models", dependencies: ["Kernels", "COpenBLAS"], swiftSettings: numeric), // R(2+1)D-18, ResNet-18, fusion heads
+        .target(name: "Models", dependencies: ["Kernels"], swiftSettings: numeric),             // R(2+1)D-18, ResNet-18, fusion heads
         .target(name: "Checkpoint", dependencies: ["Kernels", "Models"]),                               // torch.save reader → safetensors
         .target(name: "Pipeline", dependencies: ["Media", "Audio", "Face", "Models", "Kernels"]),
         .executableTarget(name: "emopipe", dependencies: [

@@ -4,6 +4,5 @@
 #include <cblas.h>
 /* OpenBLAS extensions, declared in cblas.h of the OpenBLAS build. */
 static inline void emo_openblas_set_threads(int n) { openblas_set_num_threads(n); }
-static inline int emo_openblas_get_threads(void) { return openblas_get_num_threads(); }
 static inline const char *emo_openblas_corename(void) { return openblas_get_corename(); }
 #endif

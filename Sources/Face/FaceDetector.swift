@@ -64,8 +64,9 @@ public struct FaceDetector: Sendable {
     }
 
     /// Faces in `image`, boxes in `image` pixels, best first. `region` restricts the search (source pixels).
-    public func detect(_ image: GrayImage, region: FaceBox? = nil) -> [FaceBox] {
-        detect(image, region: region, fallbackPass: nil)
+    /// `threads`: workers for the pyramid levels (the result does not depend on it).
+    public func detect(_ image: GrayImage, region: FaceBox? = nil, threads: Int) -> [FaceBox] {
+        detect(image, region: region, fallbackPass: nil, threads: threads)
     }
 
     /// Number of fallback passes (roll views, then profile and mirrored profile) after the frontal pass.
@@ -75,7 +76,7 @@ public struct FaceDetector: Sendable {
 
     /// Faces in `image`: the frontal cascade, then, while nothing is found, the fallback passes — all of them, or
     /// only pass number `fallbackPass` (modulo their count), so a video tracker can spread their cost over frames.
-    public func detect(_ image: GrayImage, region: FaceBox? = nil, fallbackPass: Int?) -> [FaceBox] {
+    public func detect(_ image: GrayImage, region: FaceBox? = nil, fallbackPass: Int?, threads: Int) -> [FaceBox] {
         if image.width < 2 || image.height < 2 { return [] }
         // Crop to the region of interest, if any.
         var work = image
@@ -101,7 +102,7 @@ public struct FaceDetector: Sendable {
             boxes.map { FaceBox(x: $0.x * sx + Double(offsetX), y: $0.y * sy + Double(offsetY), width: $0.width * sx, height: $0.height * sy, score: $0.score) }
         }
         // 1. The frontal cascade.
-        var boxes = toSource(BoxGrouping.suppress(detectMultiScale(frontal, small, minFace: minFace), threshold: 0.3))
+        var boxes = toSource(BoxGrouping.suppress(detectMultiScale(frontal, small, minFace: minFace, threads: threads), threshold: 0.3))
         // 2.–3. Fallback passes, only while nothing is found: tilted heads (the frontal cascade on rotated views of
         //    the whole frame, with a stricter neighbour count since every extra pass adds chances of a false
         //    positive), then turned heads (the profile cascade, which finds faces looking one way, on the frame and
@@ -123,13 +124,14 @@ public struct FaceDetector: Sendable {
                 let cx = Double(w) / 2, cy = Double(h) / 2   // view centre ↦ frame centre
                 let view = SimilarityTransform(a: a, b: b, tx: Double(image.width) / 2 - (a * cx - b * cy),
                                                ty: Double(image.height) / 2 - (b * cx + a * cy))
-                rotated += onlyFrontal.detect(image, view: view, width: w, height: h, minFace: minFace)
+                rotated += onlyFrontal.detect(image, view: view, width: w, height: h, minFace: minFace, threads: threads)
                 // All roll views are pooled before deciding (a face seen at both angles is one face).
                 if pass == rolls.count - 1 || fallbackPass != nil { boxes = BoxGrouping.suppress(rotated, threshold: 0.3) }
             } else if let profile, config.profileOnFullFrame {
                 let mirrored = pass - rolls.count == 1
                 let view = mirrored ? small.mirrored() : small
-                let found = detectMultiScale(profile, view, minFace: minFace, minNeighbors: config.minNeighbors + config.profileExtraNeighbors).map {
+                let found = detectMultiScale(profile, view, minFace: minFace, minNeighbors: config.minNeighbors + config.profileExtraNeighbors,
+                                             threads: threads).map {
                     mirrored ? FaceBox(x: Double(small.width) - $0.x - $0.width, y: $0.y, width: $0.width, height: $0.height, score: $0.score) : $0
                 }
                 boxes = toSource(BoxGrouping.suppress(found, threshold: 0.3))
@@ -143,7 +145,7 @@ public struct FaceDetector: Sendable {
     /// cascade windows. Boxes come back in source pixels, axis-aligned, centred on the view detection's centre,
     /// with the view box's size scaled to source pixels. `minFace`/`maxFace` are in view pixels.
     public func detect(_ image: GrayImage, view viewToSource: SimilarityTransform, width: Int, height: Int,
-                       minFace: Double = 0, maxFace: Double = .infinity) -> [FaceBox] {
+                       minFace: Double = 0, maxFace: Double = .infinity, threads: Int) -> [FaceBox] {
         guard width >= 8, height >= 8, image.width >= 2, image.height >= 2 else { return [] }
         var px = [Float](repeating: 0, count: width * height)
         let t = viewToSource
@@ -165,11 +167,11 @@ public struct FaceDetector: Sendable {
             }
         }
         let view = GrayImage(width: width, height: height, pixels: px)
-        var found = detectMultiScale(frontal, view, minFace: minFace)
+        var found = detectMultiScale(frontal, view, minFace: minFace, threads: threads)
         if found.isEmpty, let profile {
-            found = detectMultiScale(profile, view, minFace: minFace)
+            found = detectMultiScale(profile, view, minFace: minFace, threads: threads)
             let mirrored = view.mirrored()
-            found += detectMultiScale(profile, mirrored, minFace: minFace).map {
+            found += detectMultiScale(profile, mirrored, minFace: minFace, threads: threads).map {
                 FaceBox(x: Double(width) - $0.x - $0.width, y: $0.y, width: $0.width, height: $0.height, score: $0.score)
             }
         }
@@ -183,7 +185,8 @@ public struct FaceDetector: Sendable {
 
     /// OpenCV's detectMultiScale on one cascade: the image is resized by 1/factor for factor = 1, s, s², …
     /// while the window still fits; windows step 2 pixels (1 pixel once factor > 2); hits are grouped.
-    func detectMultiScale(_ cascade: CascadeClassifier, _ image: GrayImage, minFace: Double, minNeighbors: Int? = nil) -> [FaceBox] {
+    func detectMultiScale(_ cascade: CascadeClassifier, _ image: GrayImage, minFace: Double, minNeighbors: Int? = nil,
+                          threads: Int) -> [FaceBox] {
         let ww = Double(cascade.windowWidth), wh = Double(cascade.windowHeight)
         // The pyramid levels (scale factor, size) whose window is at least `minFace`.
         var levels: [(factor: Double, width: Int, height: Int)] = []
@@ -194,11 +197,10 @@ public struct FaceDetector: Sendable {
             if ww * factor >= minFace && wh * factor >= minFace { levels.append((factor, lw, lh)) }
             factor *= config.scaleFactor
         }
-        // Levels are independent: up to `Parallelism.threads` workers take every n-th level (the kernels' one
-        // thread knob; nothing else runs meanwhile). Results are merged in level order, so the output does not
+        // Levels are independent: up to `threads` workers take every n-th level (nothing else runs meanwhile). Results are merged in level order, so the output does not
         // depend on the number of workers.
         var perLevel = [[FaceBox]](repeating: [], count: levels.count)
-        let workers = max(1, min(Parallelism.threads, levels.count))
+        let workers = max(1, min(threads, levels.count))
         perLevel.withUnsafeMutableBufferPointer { out in
             Parallelism.forEachWorker(workers) { w in
                 var i = w

@@ -125,13 +125,13 @@ public final class FaceTracker {
     /// Tracks currently alive: (id, box, frames seen).
     public var activeTracks: [(id: Int, box: FaceBox, hits: Int)] { tracks.map { ($0.id, $0.box, $0.hits) } }
 
-    /// Processes the next decoded frame.
-    public func process(_ frame: VideoFrame) -> FaceResult {
-        process(rgb: frame.image.pixels, width: frame.image.width, height: frame.image.height, time: frame.time)
+    /// Processes the next decoded frame; `threads` workers for detection (the result does not depend on it).
+    public func process(_ frame: VideoFrame, threads: Int) -> FaceResult {
+        process(rgb: frame.image.pixels, width: frame.image.width, height: frame.image.height, time: frame.time, threads: threads)
     }
 
     /// Processes one frame of packed RGB (row-major, no padding). `time` in seconds (for smoothing).
-    public func process(rgb: [UInt8], width: Int, height: Int, time: Double) -> FaceResult {
+    public func process(rgb: [UInt8], width: Int, height: Int, time: Double, threads: Int) -> FaceResult {
         defer { frameCount += 1 }
         let size = config.template.size
         let none = FaceResult(crop: RGBImage(black: size, size), found: false,
@@ -144,17 +144,17 @@ public final class FaceTracker {
         // (roll views; profile and mirrored profile when enabled) in turn, so a detection frame costs at most two passes.
         let interval = max(1, config.detectionInterval)
         if frameCount % interval == 0 {
-            let boxes = detector.detect(gray, fallbackPass: fallbackCycle)
+            let boxes = detector.detect(gray, fallbackPass: fallbackCycle, threads: threads)
             fallbackCycle += 1
             associate(boxes, detected: &detectedIDs)
             // Tracks the full-frame pass missed (small, turned or tilted faces) still get a local look.
             for k in tracks.indices where !detectedIDs.contains(tracks[k].id) && tracks[k].firstFrame != frameCount {
-                redetectLocally(gray, track: k, detected: &detectedIDs)
+                redetectLocally(gray, track: k, detected: &detectedIDs, threads: threads)
             }
         } else {
             // Local re-detection around each track at its own scale.
             for k in tracks.indices {
-                redetectLocally(gray, track: k, detected: &detectedIDs)
+                redetectLocally(gray, track: k, detected: &detectedIDs, threads: threads)
             }
         }
         for k in tracks.indices where !detectedIDs.contains(tracks[k].id) { tracks[k].missed += 1 }
@@ -242,8 +242,8 @@ public final class FaceTracker {
     }
 
     /// Looks for track k's face around its last box and, when found, moves the track there.
-    private func redetectLocally(_ gray: GrayImage, track k: Int, detected: inout Set<Int>) {
-        guard let b = localDetect(gray, track: tracks[k]) else { return }
+    private func redetectLocally(_ gray: GrayImage, track k: Int, detected: inout Set<Int>, threads: Int) {
+        guard let b = localDetect(gray, track: tracks[k], threads: threads) else { return }
         tracks[k].box = b
         tracks[k].lastScore = b.score
         tracks[k].hits += 1
@@ -253,7 +253,7 @@ public final class FaceTracker {
 
     /// The best detection near a track: a view 1.6× the face, scaled so the face spans ~1.5 cascade windows and
     /// rotated to level the eyes of the track's last landmarks (so a tilted head is still a frontal face).
-    func localDetect(_ gray: GrayImage, track: Track) -> FaceBox? {
+    func localDetect(_ gray: GrayImage, track: Track, threads: Int) -> FaceBox? {
         let box = track.box
         var angle = 0.0
         if track.landmarks.count == 68 {
@@ -267,7 +267,8 @@ public final class FaceTracker {
         let a = k * cos(angle), b = k * sin(angle)
         let half = Double(side) / 2
         let t = SimilarityTransform(a: a, b: b, tx: box.centerX - (a * half - b * half), ty: box.centerY - (b * half + a * half))
-        let found = detector.detect(gray, view: t, width: side, height: side, minFace: 0.6 * 1.5 * window, maxFace: 1.6 * 1.5 * window)
+        let found = detector.detect(gray, view: t, width: side, height: side, minFace: 0.6 * 1.5 * window, maxFace: 1.6 * 1.5 * window,
+                                    threads: threads)
         return found.max { $0.iou(box) < $1.iou(box) }.flatMap { $0.iou(box) > 0.2 ? $0 : nil }
     }
 

@@ -4,7 +4,7 @@ import Synchronization
 /// (output positions × K) · (K × C_out) with K = kT·kH·kW·C_in, on `PackedGEMM`'s AVX-512 micro-kernel.
 ///
 /// The weights are packed once at load time. A forward splits the output positions into row tiles; each worker (up to
-/// `Parallelism.threads`) takes the next unclaimed tile and finishes it completely — GEMM, then bias (+ residual) and
+/// the `threads` the call passes) takes the next unclaimed tile and finishes it completely — GEMM, then bias (+ residual) and
 /// ReLU while the tile's output is still in cache. How the tile's A matrix is formed depends on the geometry:
 /// - pointwise (1×1×1, stride 1): A is the input rows themselves;
 /// - temporal (kT×1×1, stride 1, "same" padding in T): shifted GEMMs — tap dt of output frame t reads input frame
@@ -95,14 +95,17 @@ public final class Conv3D: @unchecked Sendable {
     }
 
     /// y = act(conv(x) + bias (+ residual)); `y` and `residual` have the output shape, channels-last.
-    /// `y` must not overlap `x` or `residual`. Uses up to `Parallelism.threads` workers. Returns the output shape.
+    /// `y` must not overlap `x` or `residual`. Uses up to `threads` workers (the result does not depend on how many:
+    /// every output row is computed the same way whichever tile holds it). Returns the output shape.
     @discardableResult
     public func forward(_ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
                         residual: UnsafePointer<Float>? = nil, relu: Bool, scratch: ScratchBuffer,
-                        threads: Int = Parallelism.threads) -> ActivationShape {
+                        threads: Int) -> ActivationShape {
         guard let o = outputShape(s) else { preconditionFailure("\(geometry) cannot take input \(s)") }
         let g = geometry, cout = g.outChannels, k = g.k, rows = o.positions
-        let (tileRows, tiles) = tiling(rows: rows, workers: max(1, threads))
+        // More workers than rows would idle (and a huge count would overflow the tiling arithmetic).
+        let threads = max(1, min(threads, rows))
+        let (tileRows, tiles) = tiling(rows: rows, workers: threads)
         let workers = max(1, min(threads, tiles))
         let patchFloats = path == .im2col ? tileRows * k : 0
         let perWorker = patchFloats + PackedGEMM.scratchCount(k: k)

@@ -166,7 +166,7 @@ public final class R2Plus1D18: @unchecked Sendable {
     @discardableResult
     public func forward(clips x: UnsafePointer<Float>, n: Int, t: Int, h: Int, w: Int, workspace ws: Workspace,
                         layer4 out: UnsafeMutablePointer<Float>?, pooled: UnsafeMutablePointer<Float>?,
-                        maxPooled: UnsafeMutablePointer<Float>? = nil, threads: Int = Parallelism.threads) -> ActivationShape {
+                        maxPooled: UnsafeMutablePointer<Float>? = nil, threads: Int) -> ActivationShape {
         var s = ActivationShape(n: n, t: t, h: h, w: w, c: 3)
         if ws.plannedInput != s {
             ws.sizes = bufferSizes(for: s)
@@ -211,7 +211,7 @@ public final class R2Plus1D18: @unchecked Sendable {
 
     /// Runs a (N, 3, T, H, W) tensor of normalized clips.
     public func forward(_ clips: Tensor, workspace: Workspace = Workspace(), wantMax: Bool = false,
-                        threads: Int = Parallelism.threads) throws -> Output {
+                        threads: Int) throws -> Output {
         guard clips.rank == 5, clips.shape[1] == 3 else {
             throw WeightsError("R(2+1)D-18 input must be (N, 3, T, H, W) normalized RGB clips, got \(Tensor.shapeString(clips.shape))")
         }

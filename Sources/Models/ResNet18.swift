@@ -104,7 +104,7 @@ public final class ResNet18: @unchecked Sendable {
     /// Runs `n` spectrograms (N, 1, H, W) and writes the 512-d average-pooled layer4 features (N, 512).
     /// With one input channel, channel-major and channels-last are the same memory, so no transpose is needed.
     public func forward(spectrograms x: UnsafePointer<Float>, n: Int, height h: Int, frames w: Int, workspace ws: Workspace,
-                        features out: UnsafeMutablePointer<Float>, threads: Int = Parallelism.threads) {
+                        features out: UnsafeMutablePointer<Float>, threads: Int) {
         var s = ActivationShape(n: n, h: h, w: w, c: 1)
         let largest = largestActivation(n: n, h: h, w: w)
         var cur = ws.a.reserve(largest), tmp = ws.b.reserve(largest), next = ws.c.reserve(largest)
@@ -129,7 +129,7 @@ public final class ResNet18: @unchecked Sendable {
     }
 
     /// Runs a (N, 1, H, W) tensor of normalized log-mel spectrograms; returns (N, 512).
-    public func forward(_ spectrograms: Tensor, workspace: Workspace = Workspace(), threads: Int = Parallelism.threads) throws -> Tensor {
+    public func forward(_ spectrograms: Tensor, workspace: Workspace = Workspace(), threads: Int) throws -> Tensor {
         guard spectrograms.rank == 4, spectrograms.shape[1] == 1 else {
             throw WeightsError("ResNet-18 audio input must be (N, 1, 64, T) spectrograms, got \(Tensor.shapeString(spectrograms.shape))")
         }

@@ -20,7 +20,9 @@ public struct PipelineOptions: Sendable {
     public var smoothing = true
     /// Clips per backbone call (more clips per GEMM is faster, and costs memory).
     public var clipBatch = 4
-    public init() {}
+    /// Threads for the backbones and the head (passed to every call).
+    public var threads: Int
+    public init(threads: Int) { self.threads = threads }
 }
 
 public struct PipelineSummary: Sendable {
@@ -41,7 +43,7 @@ public final class EmotionPipeline {
     public let options: PipelineOptions
     public let timings = StageTimings()
 
-    public init(model: EmotionModel, options: PipelineOptions = PipelineOptions()) {
+    public init(model: EmotionModel, options: PipelineOptions) {
         self.model = model
         self.options = options
     }
@@ -49,7 +51,7 @@ public final class EmotionPipeline {
     public func run(source: FrameSource, audio: StreamingAudioWindow,
                     progress: ((Int) -> Void)? = nil, emit: (FrameOutput) throws -> Void) throws -> PipelineSummary {
         let started = DispatchTime.now()
-        let features = try FeatureExtractor(model: model, clipBatch: options.clipBatch)
+        let features = try FeatureExtractor(model: model, clipBatch: options.clipBatch, threads: options.threads)
         let width = features.visualWidth
         let blockFrames = SequencePlan.framesPerBlock
         var blockVisual = [Float](repeating: 0, count: blockFrames * width)
@@ -98,7 +100,7 @@ public final class EmotionPipeline {
                     }
                 }
             }
-            let (v, a) = try timings.measure(.head) { try model.head.forward(audio: audioIn, visual: visualIn) }
+            let (v, a) = try timings.measure(.head) { try model.head.forward(audio: audioIn, visual: visualIn, threads: options.threads) }
             for (s, seq) in sequences.enumerated() {
                 for (j, end) in seq.clipEnds.enumerated() where end <= frameCount {
                     rawValence[end - 1] = Double(v.data[s * l + j])

@@ -10,6 +10,7 @@ final class FeatureExtractor {
     let model: EmotionModel
     let visualWidth: Int
     let clipBatch: Int
+    let threads: Int
     private let visualWorkspace = R2Plus1D18.Workspace()
     private let audioWorkspace = ResNet18.Workspace()
     private let mel: MelSpectrogram
@@ -17,7 +18,8 @@ final class FeatureExtractor {
     private var silentFeature: [Float]?
     private var spectrogram: [Float] = []
 
-    init(model: EmotionModel, clipBatch: Int) throws {
+    init(model: EmotionModel, clipBatch: Int, threads: Int) throws {
+        self.threads = threads
         self.model = model
         self.visualWidth = model.visualIsMaxPooled ? 512 : 512 * 49
         self.clipBatch = max(1, clipBatch)
@@ -33,7 +35,7 @@ final class FeatureExtractor {
             let per = 3 * 8 * cropSize * cropSize
             for i in 0..<n { ClipNormalization.write(clips[start + i], to: input.pointer + i * per) }
             let o = try timings.measure(.visualBackbone) {
-                try model.visual.forward(input, workspace: visualWorkspace, wantMax: model.visualIsMaxPooled)
+                try model.visual.forward(input, workspace: visualWorkspace, wantMax: model.visualIsMaxPooled, threads: threads)
             }
             let source = model.visualIsMaxPooled ? o.maxPooled! : o.layer4
             (out + start * visualWidth).update(from: source.pointer, count: n * visualWidth)
@@ -57,7 +59,7 @@ final class FeatureExtractor {
         try timings.measure(.audio) {
             try window.withUnsafeBufferPointer { try mel.compute($0, into: spec.data) }
         }
-        let f = try timings.measure(.audioBackbone) { try model.audio.forward(spec, workspace: audioWorkspace) }
+        let f = try timings.measure(.audioBackbone) { try model.audio.forward(spec, workspace: audioWorkspace, threads: threads) }
         out.update(from: f.pointer, count: 512)
     }
 

@@ -34,10 +34,12 @@ public final class VideoFaceSource: FrameSource {
     public let tracker: FaceTracker
     public private(set) var faces: [FaceResult] = []
     private var lastFace: FaceResult?
+    private let threads: Int
 
-    public init(path: String, tracker: FaceTracker) throws {
+    public init(path: String, tracker: FaceTracker, threads: Int) throws {
         decoder = try VideoDecoder(path: path)
         self.tracker = tracker
+        self.threads = threads
     }
 
     public var summary: String {
@@ -57,7 +59,7 @@ public final class VideoFaceSource: FrameSource {
         let t0 = DispatchTime.now()
         guard let frame = try decoder.next() else { return nil }
         let t1 = DispatchTime.now()
-        let face = tracker.process(frame)
+        let face = tracker.process(frame, threads: threads)
         let t2 = DispatchTime.now()
         timings.add(.decode, t0, t1)
         timings.add(.face, t1, t2)

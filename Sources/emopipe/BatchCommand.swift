@@ -67,7 +67,6 @@ struct Batch: ParsableCommand {
 
     func run() throws {
         let format = OutputFormat(rawValue: format)!
-        Parallelism.setThreads(threads)
         let found: ModelLocator.Found, emotion: EmotionModel, items: [(String, String, Bool)]
         do {
             (found, emotion) = try model.load()
@@ -81,7 +80,7 @@ struct Batch: ParsableCommand {
             printError("error: \(inputs): no video files or crop folders in it")
             throw ExitCode.failure
         }
-        var options = PipelineOptions()
+        var options = PipelineOptions(threads: threads)
         options.smoothing = !raw
         let ext = format == .abaw ? "txt" : format.rawValue
         var failed = 0, skipped = 0, done = 0
@@ -94,7 +93,7 @@ struct Batch: ParsableCommand {
                 continue
             }
             do {
-                let (source, audio) = try openInput(path, audio: isCrops ? audioFile(for: name) : nil, fps: fps, subject: "primary")
+                let (source, audio) = try openInput(path, audio: isCrops ? audioFile(for: name) : nil, fps: fps, subject: "primary", threads: threads)
                 let pipeline = EmotionPipeline(model: emotion, options: options)
                 let sink = try RowSink(path: out, format: format, keepRows: false)
                 let summary: PipelineSummary

@@ -50,15 +50,14 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            Parallelism.setThreads(threads)
-            log("emopipe bench: \(threads) BLAS thread(s), OpenBLAS core \(Parallelism.blasCore), \(clips) clip(s) per pass, best of \(repeats)")
+            log("emopipe bench: \(threads) BLAS thread(s), OpenBLAS core \(OpenBLAS.coreName), \(clips) clip(s) per pass, best of \(repeats)")
 
             // sgemm reference
             let g = gemmSize
             let a = Tensor(shape: [g, g]) { for i in 0..<$0.count { $0[i] = Float(i % 17) * 0.01 } }
             let b = Tensor(shape: [g, g]) { for i in 0..<$0.count { $0[i] = Float(i % 13) * 0.01 } }
             let c = Tensor(zeros: [g, g])
-            func gemm() { sgemm(m: g, n: g, k: g, a: a.pointer, lda: g, b: b.pointer, ldb: g, c: c.pointer, ldc: g) }
+            func gemm() { sgemm(m: g, n: g, k: g, a: a.pointer, lda: g, b: b.pointer, ldb: g, c: c.pointer, ldc: g, threads: threads) }
             gemm()
             var gemmBest = Double.infinity
             for _ in 0..<repeats { gemmBest = min(gemmBest, Self.seconds(gemm)) }
@@ -68,7 +67,7 @@ struct BenchCommand: ParsableCommand {
             let pointwise = Conv3D(weight: b.reshaped([g, g, 1, 1, 1]))
             let shape = ActivationShape(n: 1, t: 1, h: 1, w: g, c: g)
             let convScratch = ScratchBuffer()
-            func ownGemm() { pointwise.forward(a.pointer, shape, into: c.pointer, relu: false, scratch: convScratch) }
+            func ownGemm() { pointwise.forward(a.pointer, shape, into: c.pointer, relu: false, scratch: convScratch, threads: threads) }
             ownGemm()
             var ownBest = Double.infinity
             for _ in 0..<repeats { ownBest = min(ownBest, Self.seconds(ownGemm)) }
@@ -87,7 +86,7 @@ struct BenchCommand: ParsableCommand {
             let vin = SyntheticWeights.uniformTensor("bench:clips", shape: [clips, 3, 8, 112, 112])
             let vws = R2Plus1D18.Workspace()
             let l4 = Tensor(zeros: [clips, 25088]), pooled = Tensor(zeros: [clips, 512])
-            func visualPass() { visual.forward(clips: vin.pointer, n: clips, t: 8, h: 112, w: 112, workspace: vws, layer4: l4.pointer, pooled: pooled.pointer) }
+            func visualPass() { visual.forward(clips: vin.pointer, n: clips, t: 8, h: 112, w: 112, workspace: vws, layer4: l4.pointer, pooled: pooled.pointer, threads: threads) }
             visualPass()
             var visualBest = Double.infinity
             for _ in 0..<repeats { visualBest = min(visualBest, Self.seconds(visualPass)) }
@@ -97,7 +96,7 @@ struct BenchCommand: ParsableCommand {
             let ain = SyntheticWeights.uniformTensor("bench:spectrograms", shape: [clips, 1, 64, frames])
             let aws = ResNet18.Workspace()
             let feats = Tensor(zeros: [clips, 512])
-            func audioPass() { audio.forward(spectrograms: ain.pointer, n: clips, height: 64, frames: frames, workspace: aws, features: feats.pointer) }
+            func audioPass() { audio.forward(spectrograms: ain.pointer, n: clips, height: 64, frames: frames, workspace: aws, features: feats.pointer, threads: threads) }
             audioPass()
             var audioBest = Double.infinity
             for _ in 0..<max(repeats, 5) { audioBest = min(audioBest, Self.seconds(audioPass)) }
@@ -116,9 +115,9 @@ struct BenchCommand: ParsableCommand {
                                         r.flops / r.seconds / 1e9, r.flops / r.seconds / 1e9 / gemmRate))
                 }
                 print(String(format: "{\"threads\":%d,\"clips_per_pass\":%d,\"audio_frames\":%d,\"blas_core\":\"%@\",\"sgemm_%d_gflop_per_s\":%.2f,\"emopipe_gemm_%d_gflop_per_s\":%.2f,%@}",
-                             threads, clips, frames, Parallelism.blasCore, g, gemmRate, g, ownRate, parts.joined(separator: ",")))
+                             threads, clips, frames, OpenBLAS.coreName, g, gemmRate, g, ownRate, parts.joined(separator: ",")))
             } else {
-                print("threads \(threads), \(clips) clip(s) per pass, OpenBLAS core \(Parallelism.blasCore)")
+                print("threads \(threads), \(clips) clip(s) per pass, OpenBLAS core \(OpenBLAS.coreName)")
                 print(String(format: "OpenBLAS sgemm %d³: %.1f GFLOP/s; emopipe's GEMM kernel on the same product: %.1f GFLOP/s", g, gemmRate, g, ownRate))
                 print("backbone         input          ms/clip   clips/s  GFLOP/clip  GFLOP/s  of sgemm")
                 for (r, input) in zip(rows, ["3×8×112×112", "1×64×\(frames)"]) {
@@ -139,9 +138,9 @@ struct BenchCommand: ParsableCommand {
             let x = SyntheticWeights.uniformTensor("bench:" + name, shape: [s.count])
             let y = Tensor(zeros: [conv.outputShape(s)!.count])
             let scratch = ScratchBuffer()
-            conv.forward(x.pointer, s, into: y.pointer, relu: true, scratch: scratch)
+            conv.forward(x.pointer, s, into: y.pointer, relu: true, scratch: scratch, threads: threads)
             var best = Double.infinity
-            for _ in 0..<repeats { best = min(best, Self.seconds { conv.forward(x.pointer, s, into: y.pointer, relu: true, scratch: scratch) }) }
+            for _ in 0..<repeats { best = min(best, Self.seconds { conv.forward(x.pointer, s, into: y.pointer, relu: true, scratch: scratch, threads: threads) }) }
             total += best
             let g = conv.geometry
             func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }

@@ -78,7 +78,7 @@ struct Faces: ParsableCommand {
             let progress = ProgressLine(label: "faces", total: info.declaredFrameCount)
             while let frame = try decoder.next() {
                 let t0 = Date()
-                let r = tracker.process(frame)
+                let r = tracker.process(frame, threads: ProcessInfo.processInfo.activeProcessorCount)
                 faceSeconds += Date().timeIntervalSince(t0)
                 frames += 1
                 if r.found {

@@ -57,13 +57,12 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let format = OutputFormat(rawValue: format)!
-        Parallelism.setThreads(threads)
         do {
-            let (source, audioWindow) = try openInput(input, audio: audio, fps: fps, subject: subject)
+            let (source, audioWindow) = try openInput(input, audio: audio, fps: fps, subject: subject, threads: threads)
             let (found, emotion) = try model.load()
             if !quiet { printError("emopipe: \(source.summary); head \(found.head.name)") }
 
-            var options = PipelineOptions()
+            var options = PipelineOptions(threads: threads)
             options.smoothing = !raw
             let pipeline = EmotionPipeline(model: emotion, options: options)
             let sink = try RowSink(path: output, format: format, keepRows: plot != nil)
@@ -109,7 +108,7 @@ struct Run: ParsableCommand {
 
 /// The frame source and audio of one input: a video (faces detected and aligned, its own audio) or an Aff-Wild2
 /// crop folder (audio from `audio` when given). Warns on stderr when the audio is missing.
-func openInput(_ input: String, audio: String?, fps: Double, subject: String) throws -> (FrameSource, StreamingAudioWindow) {
+func openInput(_ input: String, audio: String?, fps: Double, subject: String, threads: Int) throws -> (FrameSource, StreamingAudioWindow) {
     var isDir: ObjCBool = false
     let exists = FileManager.default.fileExists(atPath: input, isDirectory: &isDir)
     let source: FrameSource
@@ -133,7 +132,7 @@ func openInput(_ input: String, audio: String?, fps: Double, subject: String) th
         } catch {
             throw RunFailure("the face models cannot be loaded (\(error)); run `make` to install opencv-data and libdlib-data")
         }
-        let video = try VideoFaceSource(path: input, tracker: tracker)
+        let video = try VideoFaceSource(path: input, tracker: tracker, threads: threads)
         source = video
         audioWindow = StreamingAudioWindow(decoder: try AudioDecoder.open(path: input, alignTo: video.decoder.info.startTime ?? 0))
     }

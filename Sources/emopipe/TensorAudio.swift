@@ -13,7 +13,6 @@ struct TensorAudio: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            Parallelism.setThreads(options.threads)
             let x = try options.readInput()
             guard x.rank == 4, x.shape[1] == 1, x.shape[0] >= 1, x.shape[2] >= 1, x.shape[3] >= 1 else {
                 throw WeightsError("\(options.input): `input` must be (N, 1, 64, T) spectrograms, got \(Tensor.shapeString(x.shape))")
@@ -25,7 +24,7 @@ struct TensorAudio: ParsableCommand {
             var start = 0
             while start < n {
                 let count = min(options.batch, n - start)
-                let out = try model.forward(x.slice(first: start, count: count), workspace: workspace)
+                let out = try model.forward(x.slice(first: start, count: count), workspace: workspace, threads: options.threads)
                 (features.pointer + start * ResNet18.features).update(from: out.pointer, count: out.count)
                 start += count
             }

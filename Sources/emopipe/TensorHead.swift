@@ -31,8 +31,8 @@ struct TensorHead: ParsableCommand {
     @Option(help: "Output safetensors file (`valence`, `arousal`).")
     var output: String
 
-    @Option(help: "BLAS threads (default: OpenBLAS's default, all cores).")
-    var threads: Int?
+    @Option(help: "BLAS threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Run the forward pass N times and report the time per forward on stderr.")
     var `repeat`: Int = 1
@@ -44,11 +44,10 @@ struct TensorHead: ParsableCommand {
         if weights != nil && syntheticWeights { throw ValidationError("give only one of --weights FILE and --synthetic-weights") }
         if weights == nil && !syntheticWeights { throw ValidationError("--weights FILE is required (or --synthetic-weights)") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        if let threads { Parallelism.setThreads(threads) }
         let spec = HeadSpec(name: head)!
         let model: any FusionHead
         if let weights {
@@ -69,7 +68,7 @@ struct TensorHead: ParsableCommand {
         guard inputs.contains(visualName) else { throw SafeTensorsError("\(input): no tensor named \(visualName)") }
         let visual = try inputs.tensor(visualName)
 
-        var result = try model.forward(audio: audio, visual: visual)
+        var result = try model.forward(audio: audio, visual: visual, threads: threads)
         if `repeat` > 1 {
             // Wall time per forward, and the process CPU time (all threads): on a busy machine the CPU time is the
             // steadier figure, and with --threads 1 it is the cost of the forward itself.
@@ -77,14 +76,14 @@ struct TensorHead: ParsableCommand {
             let cpuStart = processCPUSeconds()
             for _ in 0..<`repeat` {
                 let start = DispatchTime.now().uptimeNanoseconds
-                result = try model.forward(audio: audio, visual: visual)
+                result = try model.forward(audio: audio, visual: visual, threads: threads)
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             let cpu = (processCPUSeconds() - cpuStart) * 1000 / Double(`repeat`)
             let mean = times.reduce(0, +) / Double(times.count)
             let line = String(format: "head %@: %.2f ms per forward (wall, min of %d; mean %.2f; process CPU %.2f ms), "
                               + "B=%d L=%d, BLAS threads %d\n",
-                              spec.name, times.min()!, times.count, mean, cpu, audio.shape[0], audio.shape[1], Parallelism.threads)
+                              spec.name, times.min()!, times.count, mean, cpu, audio.shape[0], audio.shape[1], threads)
             FileHandle.standardError.write(Data(line.utf8))
         }
 

@@ -53,7 +53,6 @@ struct TensorVisual: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            Parallelism.setThreads(options.threads)
             let x = try options.readInput()
             guard x.rank == 5, x.shape[1] == 3, x.shape[0] >= 1 else {
                 throw WeightsError("\(options.input): `input` must be (N, 3, T, H, W) normalized clips, got \(Tensor.shapeString(x.shape))")
@@ -65,7 +64,7 @@ struct TensorVisual: ParsableCommand {
             var start = 0
             while start < n {
                 let count = min(options.batch, n - start)
-                let out = try model.forward(x.slice(first: start, count: count), workspace: workspace, wantMax: withMax)
+                let out = try model.forward(x.slice(first: start, count: count), workspace: workspace, wantMax: withMax, threads: options.threads)
                 if layer4 == nil {
                     layer4 = Tensor(zeros: [n, out.layer4.shape[1]]); pooled = Tensor(zeros: [n, 512])
                     if withMax { maxPooled = Tensor(zeros: [n, 512]) }

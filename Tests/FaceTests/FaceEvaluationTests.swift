@@ -69,7 +69,7 @@ func evaluateFaces(detector: FaceDetector, predictor: ShapePredictor, directory:
         let img = try NetpbmImage(path: directory + "/" + file)
         let gray = GrayImage(rgb: img.rgb, width: img.width, height: img.height)
         let t0 = Date()
-        let boxes = detector.detect(gray)
+        let boxes = detector.detect(gray, threads: 2)
         let refined = boxes.map { predictor.predictRefined(gray, box: $0, refinements: 2).box }
         o.seconds += Date().timeIntervalSince(t0)
         if parts[0] == "noface" {
@@ -118,9 +118,9 @@ func evaluateFaces(detector: FaceDetector, predictor: ShapePredictor, directory:
         let gray = GrayImage(rgb: img.rgb, width: img.width, height: img.height)
         let truth = try #require(FaceEvalData.references()["astronaut"]).box
         let detector = try FaceDetector()
-        let inside = detector.detect(gray, region: FaceBox(x: 120, y: 20, width: 220, height: 220))
+        let inside = detector.detect(gray, region: FaceBox(x: 120, y: 20, width: 220, height: 220), threads: 2)
         #expect(inside.count == 1 && inside[0].iou(truth) > 0.4)
-        #expect(detector.detect(gray, region: FaceBox(x: 0, y: 300, width: 200, height: 200)).isEmpty)
+        #expect(detector.detect(gray, region: FaceBox(x: 0, y: 300, width: 200, height: 200), threads: 2).isEmpty)
         // The photo turned by 30°: a view turned the same way around the face (face ≈ 40 view pixels) levels it and
         // finds it, mapped back onto the face; the view turned the other way (a 60° tilt) does not.
         let rimg = try NetpbmImage(path: FaceEvalData.directory! + "/astronaut__rot30.ppm")
@@ -131,14 +131,14 @@ func evaluateFaces(detector: FaceDetector, predictor: ShapePredictor, directory:
             let t = degrees * Double.pi / 180, k = 100.0 / 40
             let a = k * cos(t), b = k * sin(t)
             let v = SimilarityTransform(a: a, b: b, tx: rtruth.centerX - (a * 40 - b * 40), ty: rtruth.centerY - (b * 40 + a * 40))
-            return detector.detect(rgray, view: v, width: 80, height: 80)
+            return detector.detect(rgray, view: v, width: 80, height: 80, threads: 2)
         }
         func onFace(_ b: FaceBox) -> Bool { hypot(b.centerX - rtruth.centerX, b.centerY - rtruth.centerY) < 0.25 * rtruth.width }
         #expect(view(30).contains(where: onFace))
         #expect(!view(-30).contains(where: onFace))
 
         let tracker = try FaceTracker()
-        let r = tracker.process(rgb: img.rgb, width: img.width, height: img.height, time: 0)
+        let r = tracker.process(rgb: img.rgb, width: img.width, height: img.height, time: 0, threads: 2)
         #expect(r.found && r.box.iou(truth) > 0.5)
         // The crop centre (just below the template's eye row) maps between the brows and the box centre, centred
         // horizontally; the eyes map onto the template's eyes.

@@ -76,7 +76,7 @@ import TestSupport
         let decoder = try VideoDecoder(path: video)
         var ids: [Int] = [], gapFound = 0, found = 0
         while let frame = try decoder.next() {
-            let r = tracker.process(frame)
+            let r = tracker.process(frame, threads: 2)
             // The tracker bridges `maxBridgedFrames` frames on landmarks alone after the face vanishes.
             let inGap = frame.time > 1.0 + Double(FaceTrackerConfig().maxBridgedFrames) * 0.04 + 0.01 && frame.time < 1.95
             if r.found { found += 1; ids.append(r.trackID); if inGap { gapFound += 1 } }
@@ -111,7 +111,7 @@ import TestSupport
         let template = config.template.points
         let probes: [(Double, Double)] = [(0, 0), (111, 0), (0, 111), (111, 111), (56, 56)]
         while let frame = try decoder.next() {
-            let r = tracker.process(frame)
+            let r = tracker.process(frame, threads: 2)
             frames += 1
             guard r.found else { previous = nil; previousTransform = nil; continue }
             found += 1

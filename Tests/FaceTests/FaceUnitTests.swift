@@ -146,7 +146,7 @@ func edgeCascadeXML(threshold: Double, stageThreshold: Double) -> [UInt8] {
         #expect(profile.stageCount == 26)
         // Noise is not a face.
         let det = FaceDetector(frontal: alt2, profile: profile)
-        #expect(det.detect(randomGray(320, 240, seed: 3)).isEmpty)
+        #expect(det.detect(randomGray(320, 240, seed: 3), threads: 2).isEmpty)
     }
 
     @Test func groupingKeepsSupportedClusters() {
@@ -293,10 +293,10 @@ struct DlibWriter {
         let sizes = [(1, 1), (2, 2), (7, 5), (19, 19), (64, 48), (3840, 2160)]
         for (i, (w, h)) in sizes.enumerated() {
             let black = RGBImage(black: w, h)
-            let res = tracker.process(rgb: black.pixels, width: w, height: h, time: Double(2 * i) / 25)
+            let res = tracker.process(rgb: black.pixels, width: w, height: h, time: Double(2 * i) / 25, threads: 2)
             #expect(!res.found && res.crop.width == 112 && res.crop.height == 112 && res.crop.pixels.allSatisfy { $0 == 0 })
             let noise = RGBImage(width: w, height: h, pixels: (0..<(w * h * 3)).map { _ in r.byte() })
-            let res2 = tracker.process(rgb: noise.pixels, width: w, height: h, time: Double(2 * i + 1) / 25)
+            let res2 = tracker.process(rgb: noise.pixels, width: w, height: h, time: Double(2 * i + 1) / 25, threads: 2)
             #expect(res2.crop.width == 112 && res2.crop.pixels.count == 112 * 112 * 3)
         }
     }

@@ -55,7 +55,7 @@ func runConv(_ conv: Conv3D, _ x: Tensor, residual: Tensor? = nil, relu: Bool) -
     let o = conv.outputShape(s)!
     let yl = Tensor(zeros: [o.count])
     let rl = residual.map { naiveToChannelsLast($0) }
-    conv.forward(xl.pointer, s, into: yl.pointer, residual: rl.map { UnsafePointer($0.pointer) }, relu: relu, scratch: ScratchBuffer())
+    conv.forward(xl.pointer, s, into: yl.pointer, residual: rl.map { UnsafePointer($0.pointer) }, relu: relu, scratch: ScratchBuffer(), threads: 2)
     let y = Tensor(zeros: [o.n, o.c, o.t, o.h, o.w])
     Layout.toChannelsFirst(yl.pointer, y.pointer, n: o.n, c: o.c, spatial: o.positionsPerSample)
     return y
@@ -254,18 +254,54 @@ struct PoolingLinearTests {
         } }
     }
 
-    @Test("Linear equals x·Wᵀ + b", arguments: [(1, 5, 3), (4, 17, 9), (3, 1024, 17)])
-    func linear(_ d: (Int, Int, Int)) {
-        let (rows, i, o) = d
-        var rng = RandomSource(state: UInt64(rows * i * o))
-        let x = rng.tensor([rows, i]), w = rng.tensor([o, i]), b = rng.tensor([o])
-        let y = Tensor(zeros: [rows, o])
-        Linear(weight: w, bias: b).forward(x.pointer, rows: rows, into: y.pointer)
-        for r in 0..<rows { for c in 0..<o {
-            var acc = Double(b[c])
-            for k in 0..<i { acc += Double(x[r * i + k]) * Double(w[c * i + k]) }
-            #expect(abs(y[r * o + c] - Float(acc)) < 1e-4)
-        } }
+    @Test("sgemm (all transposes, beta, strides) and sgemv equal the naive products, with 1 and 2 threads",
+          arguments: [(1, 5, 3), (4, 17, 9), (37, 64, 130)])
+    func blasProducts(_ d: (Int, Int, Int)) {
+        let (m, n, k) = d
+        var rng = RandomSource(state: UInt64(m * n * k))
+        for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+            // A is (M×K), stored transposed when transA; likewise B (K×N); C has a wider row stride than N.
+            let a = rng.tensor([m * k]), b = rng.tensor([k * n]), c0 = rng.tensor([m * (n + 3)])
+            let lda = transA ? m : k, ldb = transB ? k : n, ldc = n + 3
+            func aAt(_ i: Int, _ q: Int) -> Double { Double(transA ? a[q * lda + i] : a[i * lda + q]) }
+            func bAt(_ q: Int, _ j: Int) -> Double { Double(transB ? b[j * ldb + q] : b[q * ldb + j]) }
+            for threads in [1, 2] {
+                let c = c0.copy()
+                sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a.pointer, lda: lda,
+                      b: b.pointer, ldb: ldb, beta: 2, c: c.pointer, ldc: ldc, threads: threads)
+                for i in 0..<m { for j in 0..<n {
+                    var acc = 0.0
+                    for q in 0..<k { acc += aAt(i, q) * bAt(q, j) }
+                    let want = 0.5 * acc + 2 * Double(c0[i * ldc + j])
+                    #expect(abs(Double(c[i * ldc + j]) - want) < 1e-4 * max(1, abs(want)))
+                } }
+            }
+        }
+        let a = rng.tensor([m * (k + 1)]), x = rng.tensor([k]), y0 = rng.tensor([m])
+        for threads in [1, 2] {
+            let y = y0.copy()
+            sgemv(m: m, n: k, a: a.pointer, lda: k + 1, x: x.pointer, beta: 1, y: y.pointer, threads: threads)
+            for i in 0..<m {
+                var acc = Double(y0[i])
+                for q in 0..<k { acc += Double(a[i * (k + 1) + q]) * Double(x[q]) }
+                #expect(abs(Double(y[i]) - acc) < 1e-4 * max(1, abs(acc)))
+            }
+        }
+    }
+
+    @Test("A thread count far above the work (or Int.max) is clamped, not a crash, and changes nothing")
+    func hugeThreadCounts() {
+        var rng = RandomSource(state: 7)
+        let conv = Conv3D(weight: rng.tensor([8, 3, 1, 3, 3]), stride: (1, 1, 1), padding: (0, 1, 1))
+        let s = ActivationShape(n: 1, t: 2, h: 5, w: 5, c: 3)
+        let x = rng.tensor([s.count])
+        let y1 = Tensor(zeros: [conv.outputShape(s)!.count]), y2 = Tensor(zeros: [y1.count])
+        conv.forward(x.pointer, s, into: y1.pointer, relu: false, scratch: ScratchBuffer(), threads: 1)
+        conv.forward(x.pointer, s, into: y2.pointer, relu: false, scratch: ScratchBuffer(), threads: Int.max)
+        #expect(maxDiff(y1, y2) == 0)
+        let c = Tensor(zeros: [4])
+        sgemm(m: 2, n: 2, k: 1, a: x.pointer, lda: 1, b: x.pointer, ldb: 2, c: c.pointer, ldc: 2, threads: Int.max)
+        #expect(c[0] == x[0] * x[0])
     }
 
     @Test("Layout transposes round-trip and match the definition", arguments: [(1, 1, 1), (2, 3, 37), (3, 45, 33)])

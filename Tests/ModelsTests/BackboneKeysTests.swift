@@ -20,7 +20,7 @@ struct BackboneBehaviourTests {
     @Test("ResNet-18 takes any number of frames, and a batch equals its samples run one by one", arguments: [1, 5, 64, 131])
     func audioAnyLength(_ frames: Int) throws {
         let x = SyntheticWeights.uniformTensor("test:spectrogram", shape: [3, 1, 64, frames])
-        let batch = try SyntheticTSAV.audio.forward(x)
+        let batch = try SyntheticTSAV.audio.forward(x, threads: 2)
         #expect(batch.shape == [3, 512])
         for i in 0..<3 {
             let one = try SyntheticTSAV.audio.forward(x.slice(first: i, count: 1), threads: 1)
@@ -33,15 +33,15 @@ struct BackboneBehaviourTests {
     @Test("ResNet-18 on a very small input (layer4 wider than the stem output) stays in bounds and is batch-invariant")
     func audioTiny() throws {
         let x = SyntheticWeights.uniformTensor("test:tiny", shape: [2, 1, 3, 2])
-        let batch = try SyntheticTSAV.audio.forward(x)
-        let one = try SyntheticTSAV.audio.forward(x.slice(first: 1, count: 1))
+        let batch = try SyntheticTSAV.audio.forward(x, threads: 2)
+        let one = try SyntheticTSAV.audio.forward(x.slice(first: 1, count: 1), threads: 2)
         #expect(maxAbsDifference(one, batch.slice(first: 1, count: 1)) <= 1e-5 * max(1, one.array.map(abs).max()!))
     }
 
     @Test("R(2+1)D-18 on other clip sizes: layer4 is (512, ⌈T/8⌉, ⌈H/16⌉, ⌈W/16⌉) and pooled is its mean")
     func visualOtherSizes() throws {
         let x = SyntheticWeights.uniformTensor("test:clip", shape: [1, 3, 5, 40, 56])
-        let out = try SyntheticTSAV.visual.forward(x, wantMax: true)
+        let out = try SyntheticTSAV.visual.forward(x, wantMax: true, threads: 2)
         #expect(out.layer4.shape == [1, 512 * 1 * 3 * 4])
         let positions = 12
         for c in 0..<512 {
@@ -50,7 +50,7 @@ struct BackboneBehaviourTests {
             #expect(abs(out.pooled[c] - sum / Float(positions)) < 1e-5)
             #expect(out.maxPooled![c] == m)
         }
-        #expect(throws: WeightsError.self) { try SyntheticTSAV.visual.forward(Tensor(zeros: [1, 4, 8, 112, 112])) }
+        #expect(throws: WeightsError.self) { try SyntheticTSAV.visual.forward(Tensor(zeros: [1, 4, 8, 112, 112]), threads: 2) }
     }
 }
 

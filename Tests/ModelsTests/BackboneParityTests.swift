@@ -9,7 +9,7 @@ struct BackboneParityTests {
     @Test("R(2+1)D-18: layer4 and pooled match visual_backbone", .enabled(if: TestPaths.parityAvailable))
     func visual() throws {
         let golden = try TestPaths.parityFile("visual_backbone.golden.safetensors")
-        let out = try SyntheticTSAV.visual.forward(try golden.tensor("input"), wantMax: true)
+        let out = try SyntheticTSAV.visual.forward(try golden.tensor("input"), wantMax: true, threads: 2)
         let layer4 = try golden.tensor("layer4"), pooled = try golden.tensor("pooled")
         #expect(out.layer4.shape == layer4.shape)
         let p4 = parity(out.layer4, layer4), pp = parity(out.pooled, pooled)
@@ -31,7 +31,7 @@ struct BackboneParityTests {
           .enabled(if: TestPaths.parityAvailable), arguments: ["audio_backbone", "audio_backbone_long"])
     func audio(_ name: String) throws {
         let golden = try TestPaths.parityFile("\(name).golden.safetensors")
-        let out = try SyntheticTSAV.audio.forward(try golden.tensor("input"))
+        let out = try SyntheticTSAV.audio.forward(try golden.tensor("input"), threads: 2)
         let ref = try golden.tensor("features")
         #expect(out.shape == ref.shape)
         let p = parity(out, ref)

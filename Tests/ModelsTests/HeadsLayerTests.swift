@@ -119,7 +119,7 @@ import TestSupport
         let key = Linear(store.root.scope("k"), in: 5, out: 5)
         try store.finish()
         let x = random("time", [2, 5, 3])   // (B, L, C)
-        let y = key.alongTime(x)            // (B, C, L)
+        let y = key.alongTime(x, threads: 2)            // (B, C, L)
         #expect(y.shape == [2, 3, 5])
         var ref = [Double](repeating: 0, count: 30)
         for b in 0..<2 { for c in 0..<3 { for o in 0..<5 {
@@ -146,7 +146,7 @@ import TestSupport
         let lstm = BiLSTM(store.root.scope("m"), input: e, hidden: hidden, layers: layers)
         try store.finish()
         let x = random("lstm", [b, l, e])
-        let y = lstm(x)
+        let y = lstm(x, threads: 2)
 
         func sigmoid(_ v: Double) -> Double { 1 / (1 + Foundation.exp(-v)) }
         let ih = p["m.init_hidden"]
@@ -203,7 +203,7 @@ import TestSupport
         let mha = MultiHeadAttention(store.root.scope("a"), dim: d, heads: heads)
         try store.finish()
         let q = random("q", [b, lq, d]), kv = random("kv", [b, lk, d])
-        let y = mha(query: q, key: kv, value: kv)
+        let y = mha(query: q, key: kv, value: kv, threads: 2)
         let w = p["a.in_proj_weight"], bias = p["a.in_proj_bias"]
         var ref: [Double] = []
         for bi in 0..<b {
@@ -241,7 +241,7 @@ import TestSupport
         let ca = CrossAttention(store.root.scope("c"), dim: d)
         try store.finish()
         let video = random("cv", [b, l, d]), audio = random("ca", [b, l, d])
-        let (vOut, aOut) = ca(video: video, audio: audio)
+        let (vOut, aOut) = ca(video: video, audio: audio, threads: 2)
         let w = p["c.corr_weights"]
         var refV: [Double] = [], refA: [Double] = []
         for bi in 0..<b {
@@ -283,7 +283,7 @@ import TestSupport
         let dcn = JointCrossAttention(store.root.scope("j"), videoDim: d1, audioDim: d2, count: count, sequenceLength: l)
         try store.finish()
         let video = random("jv", [b, l, d1]), audio = random("ja", [b, l, d2])
-        let (vOut, aOut) = dcn(video: video, audio: audio)
+        let (vOut, aOut) = dcn(video: video, audio: audio, threads: 2)
 
         var refV: [Double] = [], refA: [Double] = []
         for bi in 0..<b {

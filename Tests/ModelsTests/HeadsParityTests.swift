@@ -19,7 +19,7 @@ func syntheticWeightsFile(_ keys: [StateDictKey], head: String?) throws -> SafeT
         let head = try FusionHeads.load(kind.spec, file: try syntheticWeightsFile(keys, head: kind.rawValue))
         let audio = try golden.tensor("audio")
         let visual = try golden.tensor(kind == .jmt ? "visual512" : "visual")
-        let (valence, arousal) = try head.forward(audio: audio, visual: visual)
+        let (valence, arousal) = try head.forward(audio: audio, visual: visual, threads: 2)
         let refV = try golden.tensor("\(kind.rawValue).valence"), refA = try golden.tensor("\(kind.rawValue).arousal")
         #expect(valence.shape == refV.shape)
         #expect(arousal.shape == refA.shape)

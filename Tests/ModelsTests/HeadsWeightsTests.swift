@@ -123,12 +123,12 @@ import TestSupport
     @Test func badInputShapesAreErrors() throws {
         let head = try load(.jca, writer(.jca))
         let audio = Tensor(zeros: [1, 8, 512]), visual = Tensor(zeros: [1, 8, 25088])
-        #expect(throws: HeadInputError.self) { _ = try head.forward(audio: audio, visual: visual) }   // L = 8, not 16
+        #expect(throws: HeadInputError.self) { _ = try head.forward(audio: audio, visual: visual, threads: 2) }   // L = 8, not 16
         #expect(throws: HeadInputError.self) {
-            _ = try head.forward(audio: Tensor(zeros: [1, 16, 512]), visual: Tensor(zeros: [1, 16, 512]))
+            _ = try head.forward(audio: Tensor(zeros: [1, 16, 512]), visual: Tensor(zeros: [1, 16, 512]), threads: 2)
         }
         #expect(throws: HeadInputError.self) {
-            _ = try head.forward(audio: Tensor(zeros: [2, 16, 512]), visual: Tensor(zeros: [1, 16, 25088]))
+            _ = try head.forward(audio: Tensor(zeros: [2, 16, 512]), visual: Tensor(zeros: [1, 16, 25088]), threads: 2)
         }
     }
 
@@ -137,11 +137,11 @@ import TestSupport
         let head = try load(HeadSpec(name: "tca+iaca")!, writer(HeadSpec(name: "tca+iaca")!))
         let audio = SyntheticWeights.uniformTensor("test:audio", shape: [2, 16, 512])
         let visual = SyntheticWeights.uniformTensor("test:visual", shape: [2, 16, 25088])
-        let both = try head.forward(audio: audio, visual: visual)
+        let both = try head.forward(audio: audio, visual: visual, threads: 2)
         #expect(both.valence.shape == [2, 16] && both.arousal.shape == [2, 16])
         let values = both.valence.array + both.arousal.array
         #expect(values.allSatisfy { $0.isFinite })
-        let second = try head.forward(audio: audio.slice(first: 1, count: 1), visual: visual.slice(first: 1, count: 1))
+        let second = try head.forward(audio: audio.slice(first: 1, count: 1), visual: visual.slice(first: 1, count: 1), threads: 2)
         #expect(maxAbsDifference(second.valence, both.valence.slice(first: 1, count: 1)) < 1e-5)
         #expect(maxAbsDifference(second.arousal, both.arousal.slice(first: 1, count: 1)) < 1e-5)
     }
@@ -153,7 +153,7 @@ import TestSupport
         let head = try load(kind.spec, writer(kind.spec))
         let visual = SyntheticWeights.uniformTensor("test:visual", shape: [1, 16, head.visualFeatures])
         for (a, v) in [(Tensor(zeros: [1, 16, 512]), visual), (Tensor(zeros: [1, 16, 512]), Tensor(zeros: [1, 16, head.visualFeatures]))] {
-            let out = try head.forward(audio: a, visual: v)
+            let out = try head.forward(audio: a, visual: v, threads: 2)
             #expect((out.valence.array + out.arousal.array).allSatisfy { $0.isFinite }, "\(kind)")
         }
     }

@@ -88,24 +88,24 @@ public struct CrossAttentionHead: FusionHead {
     public var visualFeatures: Int { spec.visualFeatures }
     public var requiredSequenceLength: Int? { sequenceLength }
 
-    public func forward(audio: Tensor, visual: Tensor) throws -> (valence: Tensor, arousal: Tensor) {
+    public func forward(audio: Tensor, visual: Tensor, threads: Int) throws -> (valence: Tensor, arousal: Tensor) {
         try validateInputs(audio: audio, visual: visual)
         var audio = Functional.l2Normalize(audio)
         let visual = Functional.l2Normalize(visual)
-        if let audioExtract { audio = audioExtract(audio) }
-        var video = videoAttention(visual: visual, audio: audio)
-        if let videoExtract { video = videoExtract(video) }
+        if let audioExtract { audio = audioExtract(audio, threads: threads) }
+        var video = videoAttention(visual: visual, audio: audio, threads: threads)
+        if let videoExtract { video = videoExtract(video, threads: threads) }
         let features: Tensor
         switch fusion {
         case let .jointLSTM(block, joint):
-            let attended = block(video: video, audio: audio)
-            features = joint(Functional.concatLast(attended.video, attended.audio))
+            let attended = block(video: video, audio: audio, threads: threads)
+            features = joint(Functional.concatLast(attended.video, attended.audio), threads: threads)
         case let .dynamicGate(gate, joint):
-            let gated = gate(video: video, audio: audio)
-            features = joint(Functional.concatLast(gated.video, gated.audio))
+            let gated = gate(video: video, audio: audio, threads: threads)
+            features = joint(Functional.concatLast(gated.video, gated.audio), threads: threads)
         case let .twoStageGate(gate):
-            features = gate(video: video, audio: audio)
+            features = gate(video: video, audio: audio, threads: threads)
         }
-        return (valenceRegressor(features), arousalRegressor(features))
+        return (valenceRegressor(features, threads: threads), arousalRegressor(features, threads: threads))
     }
 }

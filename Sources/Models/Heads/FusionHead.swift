@@ -10,7 +10,7 @@ public protocol FusionHead: Sendable {
     var visualFeatures: Int { get }
     /// L when the weights fix it (16 for heads with joint cross-attention key layers), else nil.
     var requiredSequenceLength: Int? { get }
-    func forward(audio: Tensor, visual: Tensor) throws -> (valence: Tensor, arousal: Tensor)
+    func forward(audio: Tensor, visual: Tensor, threads: Int) throws -> (valence: Tensor, arousal: Tensor)
 }
 
 /// A wrong input to a head (shapes).

@@ -42,21 +42,21 @@ public struct JMTHead: FusionHead {
     public var visualFeatures: Int { 512 }
     public var requiredSequenceLength: Int? { nil }
 
-    public func forward(audio: Tensor, visual: Tensor) throws -> (valence: Tensor, arousal: Tensor) {
+    public func forward(audio: Tensor, visual: Tensor, threads: Int) throws -> (valence: Tensor, arousal: Tensor) {
         try validateInputs(audio: audio, visual: visual)
         let v = Functional.l2Normalize(visual), a = Functional.l2Normalize(audio)
-        let joint = jointProjection(Functional.concatLast(v, a))
-        let ve = visualEncoder(v), ae = audioEncoder(a), je = jointEncoder(joint)
+        let joint = jointProjection(Functional.concatLast(v, a), threads: threads)
+        let ve = visualEncoder(v, threads: threads), ae = audioEncoder(a, threads: threads), je = jointEncoder(joint, threads: threads)
         let parts = [
-            crossVisual(query: ve, key: ae, value: ae),
-            crossAudio(query: ae, key: ve, value: ve),
-            crossJoint(query: je, key: ve, value: ve),
-            crossVisual(query: ve, key: je, value: je),
-            crossJoint(query: je, key: ae, value: ae),
-            crossAudio(query: ae, key: je, value: je),
+            crossVisual(query: ve, key: ae, value: ae, threads: threads),
+            crossAudio(query: ae, key: ve, value: ve, threads: threads),
+            crossJoint(query: je, key: ve, value: ve, threads: threads),
+            crossVisual(query: ve, key: je, value: je, threads: threads),
+            crossJoint(query: je, key: ae, value: ae, threads: threads),
+            crossAudio(query: ae, key: je, value: je, threads: threads),
         ]
         let concatenated = parts.dropFirst().reduce(parts[0]) { Functional.concatLast($0, $1) }
-        let features = output(concatenated)
-        return (valenceRegressor(features), arousalRegressor(features))
+        let features = output(concatenated, threads: threads)
+        return (valenceRegressor(features, threads: threads), arousalRegressor(features, threads: threads))
     }
 }

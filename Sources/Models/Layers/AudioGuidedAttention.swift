@@ -25,16 +25,16 @@ public struct AudioGuidedAttention: Sendable {
     }
 
     /// visual (B, L, 25088), audio (B, L, 512) → (B, L, 512).
-    public func callAsFunction(visual: Tensor, audio: Tensor) -> Tensor {
+    public func callAsFunction(visual: Tensor, audio: Tensor, threads: Int) -> Tensor {
         let cells = Self.cells, rowSize = Self.rowSize
         precondition(visual.rank == 3 && visual.shape[2] == cells * rowSize, "video_attn visual \(visual.shape)")
         precondition(audio.rank == 3 && Array(audio.shape[0..<2]) == Array(visual.shape[0..<2]), "video_attn audio \(audio.shape)")
         let n = visual.shape[0] * visual.shape[1]
         let rows = visual.reshaped([n * cells, rowSize])           // V, the raw rows
-        let vPrime = affineVideo(rows); Functional.reluInPlace(vPrime)
-        let aPrime = affineAudio(audio.reshaped([n, audio.shape[2]])); Functional.reluInPlace(aPrime)
-        let content = affineV(vPrime)                             // (n·49, 49): [n, p, h]
-        let g = affineG(aPrime)                                   // (n, 49): [n, p]
+        let vPrime = affineVideo(rows, threads: threads); Functional.reluInPlace(vPrime)
+        let aPrime = affineAudio(audio.reshaped([n, audio.shape[2]]), threads: threads); Functional.reluInPlace(aPrime)
+        let content = affineV(vPrime, threads: threads)                             // (n·49, 49): [n, p, h]
+        let g = affineG(aPrime, threads: threads)                                   // (n, 49): [n, p]
         let wh = affineH.weight.pointer                           // (1, 49)
         let pooled = Tensor(zeros: [n, rowSize])
         var alpha = [Float](repeating: 0, count: cells)
@@ -55,6 +55,6 @@ public struct AudioGuidedAttention: Sendable {
                 for j in 0..<rowSize { out[j] += a * v[j] }
             }
         }
-        return affineFeat(pooled).reshaped([visual.shape[0], visual.shape[1], affineFeat.outFeatures])
+        return affineFeat(pooled, threads: threads).reshaped([visual.shape[0], visual.shape[1], affineFeat.outFeatures])
     }
 }

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 import Kernels
 
@@ -47,20 +46,20 @@ public struct BiLSTM: Sendable {
     }
 
     /// x (B, L, input) → (B, L, hidden).
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    public func callAsFunction(_ x: Tensor, threads: Int) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == inputSize, "BiLSTM \(inputSize)→\(hiddenSize) given \(x.shape)")
         var layerInput = x
         for k in 0..<layerCount {
-            layerInput = runLayer(k, layerInput)
+            layerInput = runLayer(k, layerInput, threads: threads)
         }
         let joined = Functional.concatLast(x, layerInput)
-        let y = linear(joined)
+        let y = linear(joined, threads: threads)
         Functional.l2NormalizeInPlace(y)
         return y
     }
 
     /// The raw bidirectional LSTM output of layer k: (B, L, 2H), forward half first.
-    func runLayer(_ k: Int, _ x: Tensor) -> Tensor {
+    func runLayer(_ k: Int, _ x: Tensor, threads: Int) -> Tensor {
         let b = x.shape[0], l = x.shape[1], inF = x.shape[2]
         let h = hiddenSize / 2, g4 = 4 * h
         let out = Tensor(zeros: [b, l, 2 * h])
@@ -76,7 +75,7 @@ public struct BiLSTM: Sendable {
                 for j in 0..<g4 { row[j] = bsum[j] + bhh[j] }
             }
             sgemm(transB: true, m: b * l, n: g4, k: inF, a: x.pointer, lda: inF, b: dir.weightIH.pointer, ldb: inF,
-                  beta: 1, c: gp, ldc: g4)
+                  beta: 1, c: gp, ldc: g4, threads: threads)
             // Learned initial states, shared by the batch.
             let h0 = initHidden.pointer + (2 * k + d) &* h
             let c0 = initHidden.pointer + (2 * layerCount + 2 * k + d) &* h
@@ -90,8 +89,8 @@ public struct BiLSTM: Sendable {
                 // Matrix-vector products: a GEMM would re-pack W_hh at every step, which costs more than the product.
                 let gt = gp + t &* g4
                 for i in 0..<b {
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(g4), Int32(h), 1, dir.weightHH.pointer, Int32(h),
-                                state.pointer + i &* h, 1, 1, gt + i &* l &* g4, 1)
+                    sgemv(m: g4, n: h, a: dir.weightHH.pointer, lda: h, x: state.pointer + i &* h,
+                          beta: 1, y: gt + i &* l &* g4, threads: threads)
                 }
                 for i in 0..<b {
                     let gr = gt + i &* l &* g4

@@ -5,7 +5,7 @@ import Kernels
 /// CA (`CrossAttention`), JCA/RJCA (`JointCrossAttention`) and TCA (`TransformerCrossAttention`) conform,
 /// and the gates of `Gates.swift` wrap any of them.
 public protocol CrossAttentionBlock: Sendable {
-    func callAsFunction(video: Tensor, audio: Tensor) -> (video: Tensor, audio: Tensor)
+    func callAsFunction(video: Tensor, audio: Tensor, threads: Int) -> (video: Tensor, audio: Tensor)
     /// The sequence length the block is built for, when its weights fix it (16 for JCA's key layers).
     var requiredSequenceLength: Int? { get }
 }

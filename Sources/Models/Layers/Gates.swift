@@ -18,15 +18,15 @@ public struct DynamicGate: Sendable {
     }
 
     /// (video, audio) (B, L, d) → gated (video, audio), same shapes.
-    public func callAsFunction(video: Tensor, audio: Tensor) -> (video: Tensor, audio: Tensor) {
-        let attended = block(video: video, audio: audio)
-        return (Self.gate(videoGate, temperature, plain: video, attended: attended.video),
-                Self.gate(audioGate, temperature, plain: audio, attended: attended.audio))
+    public func callAsFunction(video: Tensor, audio: Tensor, threads: Int) -> (video: Tensor, audio: Tensor) {
+        let attended = block(video: video, audio: audio, threads: threads)
+        return (Self.gate(videoGate, temperature, plain: video, attended: attended.video, threads: threads),
+                Self.gate(audioGate, temperature, plain: audio, attended: attended.audio, threads: threads))
     }
 
     /// ReLU(Σ_k softmax(fc(from)/T)_k · inputs_k) with per-time-step weights broadcast over the channels.
-    static func mix(_ fc: Linear, _ temperature: Float, from: Tensor, _ inputs: [Tensor]) -> Tensor {
-        let w = fc(from)
+    static func mix(_ fc: Linear, _ temperature: Float, from: Tensor, _ inputs: [Tensor], threads: Int) -> Tensor {
+        let w = fc(from, threads: threads)
         Functional.softmaxLastInPlace(w, scale: 1 / temperature)
         let d = inputs[0].shape.last!, k = inputs.count
         let out = Tensor(zeros: inputs[0].shape)
@@ -42,8 +42,8 @@ public struct DynamicGate: Sendable {
         return out
     }
 
-    static func gate(_ fc: Linear, _ temperature: Float, plain: Tensor, attended: Tensor) -> Tensor {
-        mix(fc, temperature, from: attended, [plain, attended])
+    static func gate(_ fc: Linear, _ temperature: Float, plain: Tensor, attended: Tensor, threads: Int) -> Tensor {
+        mix(fc, temperature, from: attended, [plain, attended], threads: threads)
     }
 }
 
@@ -63,9 +63,9 @@ public struct InconsistencyAwareGate: Sendable {
     }
 
     /// (video, audio) (B, L, d) → fused (B, L, d).
-    public func callAsFunction(video: Tensor, audio: Tensor) -> Tensor {
-        let gated = stage1(video: video, audio: audio)
-        let joint = jointFC(Functional.concatLast(gated.video, gated.audio))
-        return DynamicGate.mix(avGate, stage1.temperature, from: joint, [gated.audio, gated.video, joint])
+    public func callAsFunction(video: Tensor, audio: Tensor, threads: Int) -> Tensor {
+        let gated = stage1(video: video, audio: audio, threads: threads)
+        let joint = jointFC(Functional.concatLast(gated.video, gated.audio), threads: threads)
+        return DynamicGate.mix(avGate, stage1.temperature, from: joint, [gated.audio, gated.video, joint], threads: threads)
     }
 }

@@ -34,32 +34,32 @@ public struct JointCrossAttention: CrossAttentionBlock {
         }
     }
 
-    public func callAsFunction(video: Tensor, audio: Tensor) -> (video: Tensor, audio: Tensor) {
+    public func callAsFunction(video: Tensor, audio: Tensor, threads: Int) -> (video: Tensor, audio: Tensor) {
         var x1 = video, x2 = audio
-        for layer in layers { (x1, x2) = Self.subLayer(layer, x1, x2) }
+        for layer in layers { (x1, x2) = Self.subLayer(layer, x1, x2, threads: threads) }
         return (x1, x2)
     }
 
-    static func subLayer(_ s: SubLayer, _ x1: Tensor, _ x2: Tensor) -> (Tensor, Tensor) {
-        let q = s.query(Functional.concatLast(x1, x2))          // (B, L, D)
-        let h1 = attend(query: q, key: s.key1.alongTime(x1), value: s.value1(x1))
-        let h2 = attend(query: q, key: s.key2.alongTime(x2), value: s.value2(x2))
-        let u1 = s.out1(h1); Functional.reluInPlace(u1)
-        let u2 = s.out2(h2); Functional.reluInPlace(u2)
+    static func subLayer(_ s: SubLayer, _ x1: Tensor, _ x2: Tensor, threads: Int) -> (Tensor, Tensor) {
+        let q = s.query(Functional.concatLast(x1, x2), threads: threads)          // (B, L, D)
+        let h1 = attend(query: q, key: s.key1.alongTime(x1, threads: threads), value: s.value1(x1, threads: threads), threads: threads)
+        let h2 = attend(query: q, key: s.key2.alongTime(x2, threads: threads), value: s.value2(x2, threads: threads), threads: threads)
+        let u1 = s.out1(h1, threads: threads); Functional.reluInPlace(u1)
+        let u2 = s.out2(h2, threads: threads); Functional.reluInPlace(u2)
         return (Functional.add(x1, u1), Functional.add(x2, u2))
     }
 
     /// ReLU(tanh(V·tanh(K·Q/√D))) per batch item: K (B, d, L), Q (B, L, D), V (B, L, d) → (B, L, D).
-    static func attend(query q: Tensor, key k: Tensor, value v: Tensor) -> Tensor {
+    static func attend(query q: Tensor, key k: Tensor, value v: Tensor, threads: Int) -> Tensor {
         let b = q.shape[0], l = q.shape[1], dd = q.shape[2], d = k.shape[1]
         let scores = Tensor(zeros: [d, dd])
         let out = Tensor(zeros: [b, l, dd])
         for i in 0..<b {
             sgemm(m: d, n: dd, k: l, alpha: 1 / Float(dd).squareRoot(), a: k.pointer + i &* d &* l, lda: l,
-                  b: q.pointer + i &* l &* dd, ldb: dd, c: scores.pointer, ldc: dd)
+                  b: q.pointer + i &* l &* dd, ldb: dd, c: scores.pointer, ldc: dd, threads: threads)
             Functional.tanhInPlace(scores)
             sgemm(m: l, n: dd, k: d, a: v.pointer + i &* l &* d, lda: d, b: scores.pointer, ldb: dd,
-                  c: out.pointer + i &* l &* dd, ldc: dd)
+                  c: out.pointer + i &* l &* dd, ldc: dd, threads: threads)
         }
         Functional.tanhInPlace(out)
         Functional.reluInPlace(out)

@@ -18,20 +18,21 @@ public struct MultiHeadAttention: Sendable {
     }
 
     /// Block `part` (0 = q, 1 = k, 2 = v) of the packed projection applied to x (B, L, d).
-    func project(_ x: Tensor, part: Int) -> Tensor {
+    func project(_ x: Tensor, part: Int, threads: Int) -> Tensor {
         let rows = x.count / dim
         let y = Tensor(zeros: Array(x.shape.dropLast()) + [dim])
         Linear.apply(rows: rows, inFeatures: dim, outFeatures: dim, weight: inProjWeight.pointer + part &* dim &* dim,
-                     bias: inProjBias.pointer + part &* dim, x: x.pointer, ldx: dim, y: y.pointer, ldy: dim)
+                     bias: inProjBias.pointer + part &* dim, x: x.pointer, ldx: dim, y: y.pointer, ldy: dim, threads: threads)
         return y
     }
 
     /// query (B, Lq, d) attends to key/value (B, Lk, d) → (B, Lq, d).
-    public func callAsFunction(query: Tensor, key: Tensor, value: Tensor) -> Tensor {
+    public func callAsFunction(query: Tensor, key: Tensor, value: Tensor, threads: Int) -> Tensor {
         precondition(query.rank == 3 && query.shape[2] == dim && key.shape == value.shape && key.shape[0] == query.shape[0]
                      && key.shape[2] == dim, "MHA given \(query.shape), \(key.shape), \(value.shape)")
         let b = query.shape[0], lq = query.shape[1], lk = key.shape[1]
-        let q = project(query, part: 0), k = project(key, part: 1), v = project(value, part: 2)
+        let q = project(query, part: 0, threads: threads), k = project(key, part: 1, threads: threads)
+        let v = project(value, part: 2, threads: threads)
         let hd = dim / heads
         let scale = 1 / Float(hd).squareRoot()
         let scores = Tensor(zeros: [lq, lk])
@@ -42,12 +43,12 @@ public struct MultiHeadAttention: Sendable {
                 let kOffset: Int = i &* lk &* dim &+ h &* hd
                 let qh = q.pointer + qOffset, kh = k.pointer + kOffset, vh = v.pointer + kOffset
                 sgemm(transB: true, m: lq, n: lk, k: hd, alpha: scale, a: qh, lda: dim, b: kh, ldb: dim,
-                      c: scores.pointer, ldc: lk)
+                      c: scores.pointer, ldc: lk, threads: threads)
                 Functional.softmaxLastInPlace(scores)
                 sgemm(m: lq, n: hd, k: lk, a: scores.pointer, lda: lk, b: vh, ldb: dim,
-                      c: context.pointer + qOffset, ldc: dim)
+                      c: context.pointer + qOffset, ldc: dim, threads: threads)
             }
         }
-        return outProj(context)
+        return outProj(context, threads: threads)
     }
 }

@@ -11,9 +11,9 @@ public struct Regressor: Sendable {
     }
 
     /// (B, L, in) → (B, L).
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = first(x)
+    public func callAsFunction(_ x: Tensor, threads: Int) -> Tensor {
+        let h = first(x, threads: threads)
         Functional.reluInPlace(h)
-        return Functional.squeezeLast(last(h))
+        return Functional.squeezeLast(last(h, threads: threads))
     }
 }

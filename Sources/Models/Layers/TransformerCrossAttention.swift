@@ -24,18 +24,19 @@ public struct TransformerCrossAttention: CrossAttentionBlock {
         audioNorm2 = LayerNorm(p.scope("a_norm2"), dim: dim)
     }
 
-    public func callAsFunction(video: Tensor, audio: Tensor) -> (video: Tensor, audio: Tensor) {
-        let v = Functional.add(video, videoFromAudio(query: video, key: audio, value: audio))
+    public func callAsFunction(video: Tensor, audio: Tensor, threads: Int) -> (video: Tensor, audio: Tensor) {
+        let v = Functional.add(video, videoFromAudio(query: video, key: audio, value: audio, threads: threads))
         videoNorm1.normalizeInPlace(v)
-        let a = Functional.add(audio, audioFromVideo(query: audio, key: video, value: video))
+        let a = Functional.add(audio, audioFromVideo(query: audio, key: video, value: video, threads: threads))
         audioNorm1.normalizeInPlace(a)
-        return (Self.feedForward(v, videoFF1, videoFF2, videoNorm2), Self.feedForward(a, audioFF1, audioFF2, audioNorm2))
+        return (Self.feedForward(v, videoFF1, videoFF2, videoNorm2, threads: threads),
+                Self.feedForward(a, audioFF1, audioFF2, audioNorm2, threads: threads))
     }
 
-    static func feedForward(_ x: Tensor, _ f1: Linear, _ f2: Linear, _ norm: LayerNorm) -> Tensor {
-        let h = f1(x)
+    static func feedForward(_ x: Tensor, _ f1: Linear, _ f2: Linear, _ norm: LayerNorm, threads: Int) -> Tensor {
+        let h = f1(x, threads: threads)
         Functional.reluInPlace(h)
-        let y = Functional.add(x, f2(h))
+        let y = Functional.add(x, f2(h, threads: threads))
         norm.normalizeInPlace(y)
         return y
     }

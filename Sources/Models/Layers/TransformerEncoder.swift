@@ -17,12 +17,12 @@ public struct TransformerEncoderLayer: Sendable {
     }
 
     /// x (B, L, d) → (B, L, d).
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let a = Functional.add(x, attention(query: x, key: x, value: x))
+    public func callAsFunction(_ x: Tensor, threads: Int) -> Tensor {
+        let a = Functional.add(x, attention(query: x, key: x, value: x, threads: threads))
         norm1.normalizeInPlace(a)
-        let f = feedForward1(a)
+        let f = feedForward1(a, threads: threads)
         Functional.reluInPlace(f)
-        let y = Functional.add(a, feedForward2(f))
+        let y = Functional.add(a, feedForward2(f, threads: threads))
         norm2.normalizeInPlace(y)
         return y
     }
@@ -36,7 +36,7 @@ public struct TransformerEncoder: Sendable {
         layers = (0..<count).map { TransformerEncoderLayer(p.scope("layers.\($0)"), dim: dim, heads: heads, hidden: hidden) }
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        layers.reduce(x) { $1($0) }
+    public func callAsFunction(_ x: Tensor, threads: Int) -> Tensor {
+        layers.reduce(x) { $1($0, threads: threads) }
     }
 }
