@@ -188,6 +188,7 @@ def install_shims(cache_dir, record, ablate):
         keys = [hashlib.sha1(c.numpy().tobytes()).hexdigest() + wkey for c in x.contiguous()]
         files = [os.path.join(cache_dir, k + ".npy") for k in keys]
         missing = [i for i, f in enumerate(files) if not os.path.exists(f)]
+        missing = [i for i in missing if files[i] not in {files[j] for j in missing if j < i}]   # identical clips once
         if missing:
             y = forward(self, x[missing]) if len(missing) < len(files) else forward(self, x)
             for j, i in enumerate(missing):
@@ -216,6 +217,21 @@ def install_shims(cache_dir, record, ablate):
     patch_on_import("models.tsav", patch_tsav)
     if "pastend" in ablate:
         patch_on_import("datasets.dataset_test", lambda m: patch_dataset(m, ablate))
+    if "padding" in ablate:
+        # Each spectrogram at its own length: the left-padding columns (exact zeros in the normalised domain, which
+        # no spectrogram column holds) are stripped and the audio ResNet-18 runs on each spectrogram alone.
+        from torchvision.models.resnet import ResNet
+        resnet_forward = ResNet.forward
+
+        def unpadded(self, x):
+            outs = []
+            for b in range(x.shape[0]):
+                s = x[b:b + 1]
+                used = (s[0, 0] != 0).any(dim=0).nonzero()
+                k = int(used[0]) if len(used) else 0
+                outs.append(resnet_forward(self, s[..., k:]))
+            return torch.cat(outs)
+        ResNet.forward = unpadded
 
 
 def patch_on_import(name, patch):
@@ -370,8 +386,8 @@ def make_config(export_dir, datasets, labels, wavs):
     return path
 
 
-def prepare_video(args, scratch, jca, v, ablate=()):
-    """The official audio preparation and test csv for video v; the dataset folder main.py reads."""
+def prepare_video(args, scratch, jca, v):
+    """The official audio preparation of video v (checked against the fixture's files): its folder."""
     fx = args.fixture
     pre = run_audio_preprocess(jca, scratch, os.path.join(fx, "videos", v + ".mp4"), v)
     made_wav = os.path.join(pre, "Audio_files", v + ".wav")
@@ -381,28 +397,119 @@ def prepare_video(args, scratch, jca, v, ablate=()):
         if sha256(made) != sha256(fixture):
             sys.exit(f"{made} differs from the fixture's {fixture}: tools/official_fixture.sh no longer makes what "
                      "the official preprocessing makes")
+    return pre
+
+
+def make_dataset(args, scratch, jca, v, ts_file, wav_folder):
+    """The folder main.py reads (at the paths its code and config expect): crops, timestamps, per-frame wavs, csv."""
     data = os.path.join(scratch, "Datasets", "Affwild2")
     shutil.rmtree(data, ignore_errors=True)
     os.makedirs(os.path.join(data, "cropped_aligned"))
-    os.symlink(os.path.abspath(os.path.join(fx, "cropped_aligned", v)), os.path.join(data, "cropped_aligned", v))
+    os.symlink(os.path.abspath(os.path.join(args.fixture, "cropped_aligned", v)), os.path.join(data, "cropped_aligned", v))
     ts_dir = os.path.join(data, "realtimestamps_orig")        # dataset_test.py's hard-coded '../../Datasets/…'
     os.makedirs(ts_dir)
-    shutil.copy(made_ts, ts_dir)
+    shutil.copy(ts_file, os.path.join(ts_dir, v + "_video_ts.txt"))
     wavs = os.path.join(data, "wavs")
-    shutil.copytree(os.path.join(pre, "SegmendtedAudioFiles", "Shift_1_win_32"), wavs)
-    csv = run_preprocess_labels(jca, scratch, os.path.join(pre, "realtimestamps"), v)
+    os.makedirs(wavs)
+    shutil.copytree(wav_folder, os.path.join(wavs, v))
+    csv = run_preprocess_labels(jca, scratch, ts_dir, v)
     labels = os.path.join(data, "annotations", "Test_Set")
     os.makedirs(labels)
     shutil.copy(csv, labels)
     return data, labels, wavs
 
 
-def run_head(args, scratch, export_dir, data, labels, wavs, v, alias, ablate=()):
+def read_wav16(path):
+    import wave
+    import numpy as np
+    with wave.open(path) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), "<i2")
+
+
+def cut_wavs(src, lines_ms, out, exact=False, frame1=True):
+    """The per-frame cut of audio_preprocess.py (its sample arithmetic, checked against its ffmpeg wavs: identical
+    for every frame of the fixture), or with one convention changed: `exact` = emopipe's clean window
+    [round(ss*sr), round(to*sr)); frame1=False = no wav for frame 1 (read as zeros)."""
+    import datetime, wave
+    sr = 44100
+    x = read_wav16(src)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+
+    def us(t):
+        d = datetime.timedelta(seconds=t)
+        return (d.days * 86400 + d.seconds) * 10 ** 6 + d.microseconds
+    for j in range(len(lines_ms)):
+        st = 0.0 if j < 31 else lines_ms[j - 31] / 1000
+        en = lines_ms[j] / 1000
+        if en == 0.0:
+            en = lines_ms[j + 1] / 1000
+        if j == 0 and not frame1:
+            continue
+        if exact:
+            a, b = int(st * sr + 0.5), int(en * sr + 0.5)
+        else:
+            a = (us(st) * sr + 500000) // 10 ** 6
+            b = a + ((us(en) - us(st)) * sr + 500000) // 10 ** 6
+        seg = x[min(a, len(x)):min(b, len(x))]
+        with wave.open(os.path.join(out, f"{j + 1}.wav"), "wb") as w:
+            w.setnchannels(1); w.setsampwidth(2); w.setframerate(sr)
+            w.writeframes(seg.astype("<i2").tobytes())
+
+
+def write_ts(path, lines_ms):
+    with open(path, "w") as f:
+        f.write("# timestamp format v2\n")
+        for t in lines_ms:
+            f.write(("%d" % t if float(t).is_integer() else "%.6f" % t) + "\n")
+
+
+def ablation_dataset(args, scratch, jca, v, pre, conv):
+    """Dataset folder for one ablation (or the official one, conv None), and the flags for the child."""
+    ts = os.path.join(pre, "realtimestamps", v + "_video_ts.txt")
+    wavs = os.path.join(pre, "SegmendtedAudioFiles", "Shift_1_win_32", v)
+    lines = [float(l) for l in open(ts).read().split("\n")[1:] if l]
+    flags = ()
+    work = os.path.join(scratch, "ablation")
+    os.makedirs(work, exist_ok=True)
+    if conv in ("padding", "jpeg", "pastend"):
+        flags = (conv,)
+    elif conv == "frame1":
+        cut_wavs(os.path.join(pre, "Audio_files", v + ".wav"), lines, os.path.join(work, "wavs"), frame1=False)
+        wavs = os.path.join(work, "wavs")
+    elif conv == "cutlength":
+        cut_wavs(os.path.join(pre, "Audio_files", v + ".wav"), lines, os.path.join(work, "wavs"), exact=True)
+        wavs = os.path.join(work, "wavs")
+    elif conv == "framecount":
+        ts = os.path.join(work, v + "_video_ts.txt")
+        write_ts(ts, lines[:-1])
+        cut_wavs(os.path.join(pre, "Audio_files", v + ".wav"), lines[:-1], os.path.join(work, "wavs"))
+        wavs = os.path.join(work, "wavs")
+    elif conv == "origin":
+        # Sample 0 at the first video frame (the ffmpeg wav: this video and its audio both start at 0), windows at
+        # the video's own presentation times relative to its first frame (not the shifted, rounded Matroska ones).
+        video = os.path.join(args.fixture, "videos", v + ".mp4")
+        wav = os.path.join(work, "first_frame.wav")
+        sh(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", video, "-ar", "44100", "-ac", "1", wav])
+        out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time,duration_time",
+                              "-of", "csv=p=0", video], check=True, capture_output=True, text=True).stdout.split()
+        pts = sorted(float(r.split(",")[0]) for r in out)
+        dur = float(out[0].split(",")[1])
+        own = [(t - pts[0]) * 1000 for t in pts] + [(pts[-1] - pts[0] + dur) * 1000]
+        ts = os.path.join(work, v + "_video_ts.txt")
+        write_ts(ts, own)
+        cut_wavs(wav, own, os.path.join(work, "wavs"))
+        wavs = os.path.join(work, "wavs")
+    data, labels, wavroot = make_dataset(args, scratch, jca, v, ts, wavs)
+    return data, labels, wavroot, flags
+
+
+def run_head(args, scratch, export_dir, data, labels, wavs, v, alias, ablate=(), tag="official"):
     import numpy as np
     cfg = make_config(export_dir, data, labels, wavs)
     shutil.rmtree(os.path.join(export_dir, "results"), ignore_errors=True)
-    result = os.path.join(scratch, f"{v}_{alias}.npz")
-    with open(os.path.join(scratch, f"{v}_{alias}.log"), "w") as log:
+    result = os.path.join(scratch, f"{v}_{alias}_{tag}.npz")
+    with open(os.path.join(scratch, f"{v}_{alias}_{tag}.log"), "w") as log:
         sh([sys.executable, os.path.abspath(__file__), "--child", "--cwd", export_dir, "--config", cfg,
             "--cache", args.cache, "--result", result, "--ablate", ",".join(ablate)], stdout=log, stderr=log,
            stdin=subprocess.DEVNULL)
@@ -426,6 +533,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "Fixtures", "official"))
     ap.add_argument("--videos", default=",".join(VIDEOS))
     ap.add_argument("--ablations", action="store_true")
+    ap.add_argument("--only", default="", help="with --ablations: these conventions only (comma-separated)")
     ap.add_argument("--pil-only", action="store_true", help="only write pil_pixels.sha256")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--cwd", help=argparse.SUPPRESS)
@@ -449,10 +557,13 @@ def main():
     heads = {a: export(args.mirrors, a, d) for a, d in exports.items()}
     write_weights(exports["jca"], exports)
     os.makedirs(args.out, exist_ok=True)
+    table = []
     for v in args.videos.split(","):
-        data, labels, wavs = prepare_video(args, args.scratch, exports["jca"], v)
+        pre = prepare_video(args, args.scratch, exports["jca"], v)
+        data, labels, wavs, _ = ablation_dataset(args, args.scratch, exports["jca"], v, pre, None)
+        base = {}
         for alias, export_dir in exports.items():
-            r = run_head(args, args.scratch, export_dir, data, labels, wavs, v, alias)
+            r = base[alias] = run_head(args, args.scratch, export_dir, data, labels, wavs, v, alias)
             n = len(r["raw_v"])
             path = os.path.join(args.out, f"{v}_{alias}.csv")
             with open(path, "w") as f:
@@ -463,6 +574,24 @@ def main():
                 for i in range(n):
                     f.write("%d,%.9g,%.9g,%.9g,%.9g\n" % (i + 1, r["raw_v"][i], r["raw_a"][i], r["smooth_v"][i], r["smooth_a"][i]))
             print(f"{path}: {n} rows", flush=True)
+        if not args.ablations:
+            continue
+        for conv in args.only.split(",") if args.only else ABLATIONS:
+            data, labels, wavs, flags = ablation_dataset(args, args.scratch, exports["jca"], v, pre, conv)
+            for alias, export_dir in exports.items():
+                r = run_head(args, args.scratch, export_dir, data, labels, wavs, v, alias, flags, tag=conv)
+                b = base[alias]
+                n = min(len(r["raw_v"]), len(b["raw_v"]) - 1)       # the video's frames (not the end-time row)
+                d = [float(np.max(np.abs(r[k][:n] - b[k][:n]))) for k in ("raw_v", "raw_a", "smooth_v", "smooth_a")]
+                row = f"{v},{alias},{conv}," + ",".join("%.3g" % x for x in d)
+                print(row, flush=True)
+                table.append(row)
+    if args.ablations:
+        with open(os.path.join(args.out, "ablations.csv"), "w") as f:
+            f.write("# max |official - official with one convention replaced by clean's| over the video's frames; "
+                    "tools/official_reference.py --ablations\n")
+            f.write("video,head,convention,valence_raw,arousal_raw,valence,arousal\n")
+            f.write("\n".join(table) + "\n")
 
 
 if __name__ == "__main__":
