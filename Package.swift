@@ -14,6 +14,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "emopipe", targets: ["emopipe"]),
+        // The library a Swift program embeds (docs/library.md): `import Pipeline`.
+        .library(name: "EmoPipe", targets: ["Pipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +40,8 @@ let package = Package(
             "Pipeline", "Media", "Audio", "Face", "Models", "Kernels", "Checkpoint",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // docs/library.md's embedding example, built with everything else so that it always compiles.
+        .executableTarget(name: "EmbedExample", dependencies: ["Pipeline"], path: "Examples/EmbedExample"),
 
         // Shared by the test targets: locating ../shared/parity and Fixtures/, tolerances, running the binary.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),

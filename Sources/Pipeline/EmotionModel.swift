@@ -2,7 +2,9 @@ import Foundation
 import Kernels
 import Models
 
-/// A complete model: the TSAV backbones and one fusion head.
+/// A complete model: the TSAV backbones and one fusion head. Immutable once loaded: one per process, shared by
+/// every input and run.
+// @unchecked: every stored property is a `let` of weights that nothing writes after loading.
 public final class EmotionModel: @unchecked Sendable {
     public let visual: R2Plus1D18
     public let audio: ResNet18
@@ -21,6 +23,16 @@ public final class EmotionModel: @unchecked Sendable {
         headPath = headWeights
         let meta = (try? SafeTensorsFile(path: backbones).metadata) ?? [:]
         synthetic = meta["rule"] == "synth.py"
+    }
+
+    /// Loads the model `ModelLocator` found.
+    public convenience init(_ found: ModelLocator.Found) throws {
+        try self.init(backbones: found.backbones, head: found.head, headWeights: found.headWeights)
+    }
+
+    /// Finds (`ModelLocator`) and loads a model: a model folder, or $EMOPIPE_MODEL when `folder` is nil.
+    public convenience init(folder: String?, head: HeadSpec? = nil) throws {
+        try self.init(try ModelLocator.resolve(backbones: nil, head: head, headWeights: nil, folder: folder))
     }
 
     /// True when the head takes the 512-d per-channel maximum of layer4 (JMT) instead of the 25088-d map.

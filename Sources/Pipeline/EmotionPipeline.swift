@@ -1,9 +1,10 @@
+import Audio
 import Foundation
 import Kernels
 import Models
 
 /// One output row: a decoded frame with its valence and arousal.
-public struct FrameOutput: Sendable {
+public struct FrameOutput: Sendable, Equatable {
     public let frame: Int          // 1-based
     public let time: Double        // seconds since the first frame
     public let face: Bool
@@ -15,16 +16,6 @@ public struct FrameOutput: Sendable {
     }
 }
 
-public struct PipelineOptions: Sendable {
-    /// Moving-average smoothing (20 frames valence, 50 arousal); off gives the clipped per-clip outputs.
-    public var smoothing = true
-    /// Clips per backbone call (more clips per GEMM is faster, and costs memory).
-    public var clipBatch = 4
-    /// Threads for the backbones and the head (passed to every call).
-    public var threads: Int
-    public init(threads: Int) { self.threads = threads }
-}
-
 public struct PipelineSummary: Sendable {
     public let frames: Int
     public let framesWithFace: Int
@@ -34,146 +25,191 @@ public struct PipelineSummary: Sendable {
     public let truncationDetail: String?
 }
 
-/// The protocol of `shared/spec/README.md`, streaming: frames arrive one at a time; each frame's clip (8 crops) and
-/// audio window go through the backbones as soon as it arrives; every 512 frames (a block) the 32 sequences of 16
-/// clips go through the fusion head; rows are emitted in order as soon as their smoothing windows are complete.
-/// Memory is bounded by one block of features, whatever the video's length.
+/// Runs one input through the protocol of `shared/spec/README.md`, streaming: frames arrive one at a time; the block
+/// assembler says what each needs; its clip goes through the visual backbone (in small batches) straight into the
+/// head's input rows, its audio window becomes a spectrogram; when a head batch is complete the spectrograms become
+/// audio features, clips past the end are filled, the head runs, and rows are emitted in order as soon as their
+/// smoothing windows are complete. Memory is bounded by one head batch, whatever the input's length.
 public final class EmotionPipeline {
-    public let model: EmotionModel
-    public let options: PipelineOptions
+    public let head: any FusionHead
+    public let features: any FeatureExtractor
+    public let rules: ProtocolRules
+    public let smoothing: Bool
+    /// Threads of the head's calls (the features have their own).
+    public let threads: Int
     public let timings = StageTimings()
 
-    public init(model: EmotionModel, options: PipelineOptions) {
-        self.model = model
-        self.options = options
+    public init(head: any FusionHead, features: any FeatureExtractor, rules: ProtocolRules = .clean, smoothing: Bool = true,
+                threads: Int) {
+        self.head = head
+        self.features = features
+        self.rules = rules
+        self.smoothing = smoothing
+        self.threads = threads
     }
 
-    public func run(source: FrameSource, audio: StreamingAudioWindow,
-                    progress: ((Int) -> Void)? = nil, emit: (FrameOutput) throws -> Void) throws -> PipelineSummary {
+    /// Runs the frames of `source` with the audio of `audio`: `emit` gets each row in order, `rowsDone` is called
+    /// after each head batch's rows (a place to flush them), `progress` gets the number of frames read so far.
+    public func run(frames source: FrameSource, audio: StreamingAudio, progress: ((Int) -> Void)? = nil,
+                    rowsDone: (() throws -> Void)? = nil, emit: (FrameOutput) throws -> Void) throws -> PipelineSummary {
         let started = DispatchTime.now()
-        let features = try FeatureExtractor(model: model, clipBatch: options.clipBatch, threads: options.threads)
         let width = features.visualWidth
-        let blockFrames = SequencePlan.framesPerBlock
-        var blockVisual = [Float](repeating: 0, count: blockFrames * width)
-        var blockAudio = [Float](repeating: 0, count: blockFrames * 512)
-        var recentCrops = [[UInt8]?](repeating: nil, count: ClipSampling.window)
-        var pendingClips: [[[UInt8]?]] = []
-        var pendingSlots: [Int] = []
-        var times: [Double] = [], faces: [Bool] = []
-        var rawValence: [Double] = [], rawArousal: [Double] = []
+        guard head.visualFeatures == width else {
+            throw PipelineError(nil, "head \(head.name) takes \(head.visualFeatures) visual features, the backbones give \(width)",
+                                remedy: "use the head's own model folder")
+        }
+        var assembler = BlockAssembler(rules: rules, hasAudio: audio.hasAudio)
+        let plan = assembler.plan
+        let clips = SequencePlan.clipsPerSequence
+        let run = HeadBatchBuffers(plan: plan, visualWidth: width)
+        var crops = [[UInt8]?](repeating: nil, count: ClipSampling.window)
+        var smoother = RowSmoother(smoothing: smoothing)
+        var framesWithFace = 0
+
+        // Clips waiting for the visual backbone: rows `pendingRow`, `pendingRow + 16`, … of the head's input.
+        var pending: [[[UInt8]?]] = [], pendingRow = 0
+        // Audio of the current head batch: spectrograms (step 1 done) and silent rows.
+        var spectrograms: [Spectrogram] = [], spectrogramRows: [Int] = [], silentRows: [Int] = []
         var window: [Float] = []
-        var emitted = 0
-        var block = 0
 
-        func flushClips() throws {
-            guard !pendingClips.isEmpty else { return }
-            var rows = [Float](repeating: 0, count: pendingClips.count * width)
-            try rows.withUnsafeMutableBufferPointer { try features.visual(pendingClips, into: $0.baseAddress!, timings: timings) }
-            for (i, slot) in pendingSlots.enumerated() {
-                blockVisual.withUnsafeMutableBufferPointer { dst in
-                    rows.withUnsafeBufferPointer { src in
-                        (dst.baseAddress! + slot * width).update(from: src.baseAddress! + i * width, count: width)
-                    }
-                }
+        func crop(_ frame: Int?) -> [UInt8]? { frame.flatMap { crops[($0 - 1) % ClipSampling.window] } }
+
+        func flushVisual() throws {
+            guard !pending.isEmpty else { return }
+            try timings.measure(.visualBackbone) {
+                try features.visualFeatures(of: pending, into: run.visual.pointer + pendingRow * width, rowStride: clips * width)
             }
-            pendingClips.removeAll(keepingCapacity: true)
-            pendingSlots.removeAll(keepingCapacity: true)
+            pending.removeAll(keepingCapacity: true)
         }
 
-        func finishBlock(frameCount: Int) throws {
-            try flushClips()
-            let sequences = SequencePlan.sequences(block: block, frameCount: frameCount)
-            guard !sequences.isEmpty else { return }
-            let b = sequences.count, l = SequencePlan.clipsPerSequence
-            let audioIn = Tensor(zeros: [b, l, 512]), visualIn = Tensor(zeros: [b, l, width])
-            let black = try features.blackClip(timings: timings), silent = try features.silence(timings: timings)
-            for (s, seq) in sequences.enumerated() {
-                for (j, end) in seq.clipEnds.enumerated() {
-                    let row = s * l + j
-                    if end <= frameCount {
-                        let slot = end - 1 - block * blockFrames
-                        blockVisual.withUnsafeBufferPointer { (visualIn.pointer + row * width).update(from: $0.baseAddress! + slot * width, count: width) }
-                        blockAudio.withUnsafeBufferPointer { (audioIn.pointer + row * 512).update(from: $0.baseAddress! + slot * 512, count: 512) }
-                    } else {
-                        black.withUnsafeBufferPointer { (visualIn.pointer + row * width).update(from: $0.baseAddress!, count: width) }
-                        silent.withUnsafeBufferPointer { (audioIn.pointer + row * 512).update(from: $0.baseAddress!, count: 512) }
-                    }
-                }
+        func addVisual(_ frames: [Int?], row: Int) throws {
+            if !pending.isEmpty && (pending.count == features.clipBatch || row != pendingRow + pending.count * clips) {
+                try flushVisual()
             }
-            let (v, a) = try timings.measure(.head) { try model.head.forward(audio: audioIn, visual: visualIn, threads: options.threads) }
-            for (s, seq) in sequences.enumerated() {
-                for (j, end) in seq.clipEnds.enumerated() where end <= frameCount {
-                    rawValence[end - 1] = Double(v.data[s * l + j])
-                    rawArousal[end - 1] = Double(a.data[s * l + j])
+            if pending.isEmpty { pendingRow = row }
+            pending.append(frames.map(crop))
+        }
+
+        func addAudio(_ request: AudioRequest, row: Int) throws {
+            switch request {
+            case .silence:
+                silentRows.append(row)
+            case .samples(let range):
+                try timings.measure(.audio) {
+                    try audio.window(range, into: &window)
+                    spectrograms.append(try features.spectrogram(of: window))
                 }
+                spectrogramRows.append(row)
             }
         }
 
-        /// Emits rows whose smoothing windows lie inside the frames known so far (all of them at the end).
-        func emitReady(known: Int, final: Bool) throws {
-            let lookahead = options.smoothing ? (PostProcessing.arousalWindow - 1) / 2 : 0
-            let limit = final ? known : known - lookahead
-            while emitted < limit {
-                let i = emitted
-                let (v, a) = options.smoothing
-                    ? (smoothed(rawValence, at: i, count: known, size: PostProcessing.valenceWindow),
-                       smoothed(rawArousal, at: i, count: known, size: PostProcessing.arousalWindow))
-                    : (PostProcessing.clip(rawValence[i]), PostProcessing.clip(rawArousal[i]))
-                try timings.measure(.output) {
-                    try emit(FrameOutput(frame: i + 1, time: times[i], face: faces[i], valence: v, arousal: a))
+        func runHead(_ batch: HeadBatch) throws {
+            for p in batch.pastEnd {
+                if p.frames.allSatisfy({ $0 == nil }) {
+                    try run.copyBlackClip(to: p.row, from: features, timings: timings)
+                } else {
+                    try addVisual(p.frames, row: p.row)
                 }
-                emitted += 1
+                try addAudio(p.audio, row: p.row)
+            }
+            try flushVisual()
+            try timings.measure(.audioBackbone) {
+                try features.audioFeatures(of: spectrograms, padding: rules.spectrogramPadding,
+                                           into: spectrogramRows.map { run.audio.pointer + $0 * audioFeatureWidth })
+            }
+            switch rules.spectrogramPadding {
+            case .none:
+                // A silent window's features are the same for every clip: computed once.
+                for row in silentRows { try run.copySilence(to: row, from: features, timings: timings) }
+            }
+            spectrograms.removeAll(keepingCapacity: true)
+            spectrogramRows.removeAll(keepingCapacity: true)
+            silentRows.removeAll(keepingCapacity: true)
+
+            let (audioIn, visualIn) = run.inputs(sequences: batch.sequences)
+            let (v, a) = try timings.measure(.head) { try head.forward(audio: audioIn, visual: visualIn, threads: threads) }
+            for row in 0..<batch.rows {
+                let end = plan.clipEnd(batch: batch.index, row: row)
+                if end <= batch.frameCount { smoother.set(frame: end, valence: Double(v.data[row]), arousal: Double(a.data[row])) }
+            }
+            try timings.measure(.output) {
+                try smoother.emitReady(known: batch.frameCount, final: false, emit)
+                try rowsDone?()
             }
         }
 
         var n = 0
         while let frame = try source.next(timings: timings) {
             n += 1
-            precondition(frame.number == n, "frames must arrive in order")
-            recentCrops[(n - 1) % ClipSampling.window] = frame.crop
-            times.append(frame.time)
-            faces.append(frame.crop != nil)
-            rawValence.append(0)
-            rawArousal.append(0)
-            let slot = (n - 1) % blockFrames
-
-            audio.addFrame(time: frame.time)
-            if audio.hasAudio {
-                try timings.measure(.audio) { try audio.fillNewest(into: &window) }
-                try blockAudio.withUnsafeMutableBufferPointer {
-                    try features.audio(window: window, into: $0.baseAddress! + slot * 512, timings: timings)
-                }
-            } else {
-                let silent = try features.silence(timings: timings)
-                blockAudio.withUnsafeMutableBufferPointer { dst in
-                    silent.withUnsafeBufferPointer { (dst.baseAddress! + slot * 512).update(from: $0.baseAddress!, count: 512) }
-                }
+            guard frame.number == n else {
+                throw PipelineError(source.summary, "frame \(frame.number) arrived where frame \(n) was expected",
+                                    remedy: "frames must come in order; this is a bug of the frame source")
             }
-
-            pendingClips.append(ClipSampling.frames(endingAt: n).map { recentCrops[($0 - 1) % ClipSampling.window] })
-            pendingSlots.append(slot)
-            if pendingClips.count >= features.clipBatch { try flushClips() }
-
-            if slot == blockFrames - 1 {
-                try finishBlock(frameCount: n)
-                block += 1
-                try emitReady(known: n, final: false)
-            }
+            crops[(n - 1) % ClipSampling.window] = frame.crop
+            if frame.crop != nil { framesWithFace += 1 }
+            smoother.add(time: frame.time, face: frame.crop != nil)
+            let (clip, completed) = try assembler.add(time: frame.time)
+            try addAudio(clip.audio, row: clip.row)
+            try addVisual(clip.frames, row: clip.row)
+            if let completed { try runHead(completed) }
             progress?(n)
         }
-        if n % blockFrames != 0 { try finishBlock(frameCount: n) }
-        try emitReady(known: n, final: true)
+        if let last = assembler.finish() { try runHead(last) }
+        try timings.measure(.output) {
+            try smoother.emitReady(known: n, final: true, emit)
+            try rowsDone?()
+        }
 
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        return PipelineSummary(frames: n, framesWithFace: faces.filter { $0 }.count, hasAudio: audio.hasAudio,
+        return PipelineSummary(frames: n, framesWithFace: framesWithFace, hasAudio: audio.hasAudio,
                                seconds: seconds, warnings: source.warnings, truncationDetail: source.truncationDetail)
     }
+}
 
-    /// Clip to [-1, 1], then the uniform moving average with zeros outside the video, at frame index i.
-    private func smoothed(_ raw: [Double], at i: Int, count: Int, size: Int) -> Double {
-        let lo = max(0, i - size / 2), hi = min(count - 1, i + (size - 1) / 2)
-        var s = 0.0
-        if lo <= hi { for k in lo...hi { s += PostProcessing.clip(raw[k]) } }
-        return s / Double(size)
+/// The head's inputs for one head batch — audio (S, 16, 512) and visual (S, 16, width) — which the features are
+/// written into directly, and the features of a black clip and of a silent window, computed once per run.
+final class HeadBatchBuffers {
+    let plan: SequencePlan
+    let visualWidth: Int
+    let visual: Tensor
+    let audio: Tensor
+    private var blackClip: [Float]?
+    private var silence: [Float]?
+
+    init(plan: SequencePlan, visualWidth: Int) {
+        self.plan = plan
+        self.visualWidth = visualWidth
+        visual = Tensor(zeros: [plan.sequencesPerHeadBatch, SequencePlan.clipsPerSequence, visualWidth])
+        audio = Tensor(zeros: [plan.sequencesPerHeadBatch, SequencePlan.clipsPerSequence, audioFeatureWidth])
+    }
+
+    /// The inputs of the first `sequences` sequences: the buffers themselves, or a copy of their first rows in the
+    /// last, short batch of an input.
+    func inputs(sequences: Int) -> (audio: Tensor, visual: Tensor) {
+        sequences == plan.sequencesPerHeadBatch ? (audio, visual) : (audio.slice(first: 0, count: sequences), visual.slice(first: 0, count: sequences))
+    }
+
+    func copyBlackClip(to row: Int, from features: any FeatureExtractor, timings: StageTimings) throws {
+        if blackClip == nil {
+            var f = [Float](repeating: 0, count: visualWidth)
+            let black = [[UInt8]?](repeating: nil, count: ClipSampling.clipLength)
+            try timings.measure(.visualBackbone) {
+                try f.withUnsafeMutableBufferPointer { try features.visualFeatures(of: [black], into: $0.baseAddress!, rowStride: visualWidth) }
+            }
+            blackClip = f
+        }
+        blackClip!.withUnsafeBufferPointer { (visual.pointer + row * visualWidth).update(from: $0.baseAddress!, count: visualWidth) }
+    }
+
+    func copySilence(to row: Int, from features: any FeatureExtractor, timings: StageTimings) throws {
+        if silence == nil {
+            var f = [Float](repeating: 0, count: audioFeatureWidth)
+            try timings.measure(.audioBackbone) {
+                let spectrogram = try features.spectrogram(of: [Float](repeating: 0, count: AudioWindow.minimumLength))
+                try f.withUnsafeMutableBufferPointer { try features.audioFeatures(of: [spectrogram], padding: .none, into: [$0.baseAddress!]) }
+            }
+            silence = f
+        }
+        silence!.withUnsafeBufferPointer { (audio.pointer + row * audioFeatureWidth).update(from: $0.baseAddress!, count: audioFeatureWidth) }
     }
 }

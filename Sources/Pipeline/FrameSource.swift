@@ -10,9 +10,14 @@ public struct SourceFrame: Sendable {
     public let time: Double
     /// 112×112 packed RGB, or nil when the frame has no face.
     public let crop: [UInt8]?
+
+    public init(number: Int, time: Double, crop: [UInt8]?) {
+        self.number = number; self.time = time; self.crop = crop
+    }
 }
 
-/// Where frames come from: a video (faces detected, tracked and aligned) or an Aff-Wild2 crop folder.
+/// Where frames come from: a video (faces detected, tracked and aligned) or an Aff-Wild2 crop folder; tests give
+/// their own.
 public protocol FrameSource: AnyObject {
     /// A one-line description for logs.
     var summary: String { get }
@@ -32,9 +37,12 @@ public let cropSize = 112
 public final class VideoFaceSource: FrameSource {
     public let decoder: VideoDecoder
     public let tracker: FaceTracker
-    public private(set) var faces: [FaceResult] = []
-    private var lastFace: FaceResult?
-    private let threads: Int
+    /// The frame last returned by `next`, and its face result (for a caller that draws or reports them).
+    public private(set) var lastFrame: VideoFrame?
+    public private(set) var lastFaceResult: FaceResult?
+
+    /// Threads of the face detector's calls.
+    public let threads: Int
 
     public init(path: String, tracker: FaceTracker, threads: Int) throws {
         decoder = try VideoDecoder(path: path)
@@ -52,9 +60,6 @@ public final class VideoFaceSource: FrameSource {
         decoder.info.declaredFrameCount ?? decoder.info.duration.map { Int(($0 * decoder.info.frameRate).rounded()) }
     }
 
-    /// The face result of the frame last returned by `next`.
-    public var lastFaceResult: FaceResult? { lastFace }
-
     public func next(timings: StageTimings) throws -> SourceFrame? {
         let t0 = DispatchTime.now()
         guard let frame = try decoder.next() else { return nil }
@@ -63,7 +68,8 @@ public final class VideoFaceSource: FrameSource {
         let t2 = DispatchTime.now()
         timings.add(.decode, t0, t1)
         timings.add(.face, t1, t2)
-        lastFace = face
+        lastFrame = frame
+        lastFaceResult = face
         return SourceFrame(number: frame.index + 1, time: frame.time, crop: face.found ? face.crop.pixels : nil)
     }
 

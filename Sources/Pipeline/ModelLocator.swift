@@ -18,10 +18,6 @@ public enum ModelLocator {
         public let headWeights: String
     }
 
-    public struct LocateError: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// Folders searched for models, in order, with why each is searched.
     public static func searchPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> [(String, String)] {
         var out: [(String, String)] = []
@@ -62,61 +58,58 @@ public enum ModelLocator {
     }
 
     /// Resolves the model to run.
-    /// - explicit `backbones` + `headWeights` (+ `head` name, else the head file's metadata);
+    /// - explicit `backbones` + `headWeights` (+ `head`, else the head file's metadata);
     /// - else `folder` (or $EMOPIPE_MODEL), choosing the head by `head` when the folder holds several.
-    public static func resolve(backbones: String?, head: String?, headWeights: String?, folder: String?,
+    public static func resolve(backbones: String?, head: HeadSpec?, headWeights: String?, folder: String?,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Found {
-        var spec: HeadSpec?
-        if let head {
-            guard let s = HeadSpec(name: head) else {
-                throw LocateError(description: "unknown head '\(head)': use one of \(HeadKind.allCases.map(\.rawValue).joined(separator: ", ")) or a composition such as ca+iaca")
-            }
-            spec = s
-        }
         if backbones != nil || headWeights != nil {
             guard let backbones, let headWeights else {
-                throw LocateError(description: "--backbones and --head-weights go together (or give --model DIR)")
+                throw PipelineError(nil, "--backbones and --head-weights go together", remedy: "give both, or --model DIR")
             }
             for p in [backbones, headWeights] where !FileManager.default.fileExists(atPath: p) {
-                throw LocateError(description: "\(p): no such file")
+                throw PipelineError(p, "no such file", remedy: "check the path; `emopipe convert` makes weights files")
             }
-            if spec == nil, let declared = try? SafeTensorsFile(path: headWeights).metadata["head"] { spec = HeadSpec(name: declared) }
-            guard let spec else {
-                throw LocateError(description: "\(headWeights): the file does not say which head it is; pass --head NAME")
+            guard let spec = head ?? (try? SafeTensorsFile(path: headWeights).metadata["head"]).flatMap({ HeadSpec(name: $0) }) else {
+                throw PipelineError(headWeights, "the file does not say which head it is", remedy: "pass --head NAME")
             }
             return Found(folder: nil, backbones: backbones, head: spec, headWeights: headWeights)
         }
         let dir = folder ?? environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
-        guard let dir else { throw LocateError(description: noModelMessage(environment: environment)) }
+        guard let dir else {
+            throw PipelineError(nil, "no model weights given",
+                                remedy: "convert the published checkpoints (emopipe convert TSAV_Sub4_544k.pth.tar MODEL/tsav.safetensors, "
+                                    + "emopipe convert jointcam_model.pt MODEL/head_jca.safetensors --head jca), then give --model MODEL "
+                                    + "or export \(environmentVariable)=MODEL; docs/weights.md says where to get them; "
+                                    + "to try emopipe without them: emopipe models synth DEMO, then --model DEMO")
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else {
+            throw PipelineError(dir, "no such model folder", remedy: "give a folder holding \(backbonesFile) and head_<name>.safetensors; see docs/weights.md")
+        }
+        guard isDir.boolValue else {
+            throw PipelineError(dir, "is a file, not a model folder", remedy: "give its folder, or the files with --backbones and --head-weights")
+        }
         let tsav = (dir as NSString).appendingPathComponent(backbonesFile)
         guard FileManager.default.fileExists(atPath: tsav) else {
-            throw LocateError(description: "\(dir): no \(backbonesFile) in this model folder. Convert the TSAV checkpoint into it: see docs/weights.md")
+            throw PipelineError(dir, "no \(backbonesFile) in this model folder", remedy: "convert the TSAV checkpoint into it; see docs/weights.md")
         }
         let available = heads(in: dir)
         let chosen: (HeadSpec, String)
-        if let spec {
-            guard let match = available.first(where: { $0.0 == spec }) else {
-                throw LocateError(description: "\(dir): no weights for head '\(spec.name)' (found: \(available.map(\.0.name).joined(separator: ", ")))")
+        if let head {
+            guard let match = available.first(where: { $0.0 == head }) else {
+                throw PipelineError(dir, "no weights for head '\(head.name)' in this model folder",
+                                    remedy: available.isEmpty ? "convert the head's checkpoint into it; see docs/weights.md"
+                                                              : "it holds \(available.map(\.0.name).joined(separator: ", "))")
             }
             chosen = match
         } else {
             guard available.count == 1 else {
-                throw LocateError(description: available.isEmpty
-                                  ? "\(dir): no head_<name>.safetensors in this model folder; see docs/weights.md"
-                                  : "\(dir) holds several heads (\(available.map(\.0.name).joined(separator: ", "))): choose one with --head")
+                throw available.isEmpty
+                    ? PipelineError(dir, "no head_<name>.safetensors in this model folder", remedy: "convert a head's checkpoint into it; see docs/weights.md")
+                    : PipelineError(dir, "holds several heads (\(available.map(\.0.name).joined(separator: ", ")))", remedy: "choose one with --head")
             }
             chosen = available[0]
         }
         return Found(folder: dir, backbones: tsav, head: chosen.0, headWeights: chosen.1)
-    }
-
-    static func noModelMessage(environment: [String: String]) -> String {
-        """
-        no model weights given. emopipe needs the TSAV backbones and a fusion head, converted to safetensors:
-          1. download the published checkpoints (TSAV_Sub4_544k.pth.tar from the TSAV authors; a fusion head such as JCA's jointcam_model.pt) — docs/weights.md says where;
-          2. emopipe convert TSAV_Sub4_544k.pth.tar MODEL/tsav.safetensors && emopipe convert jointcam_model.pt MODEL/head_jca.safetensors --head jca;
-          3. emopipe VIDEO --model MODEL   (or export \(environmentVariable)=MODEL).
-        To try the pipeline without real weights: emopipe models synth DEMO --head rjca, then emopipe VIDEO --model DEMO (numbers meaningless).
-        """
     }
 }

@@ -7,8 +7,7 @@ import Models
 public enum SyntheticModel {
     public static func write(folder: String, head spec: HeadSpec, salt: String = "") throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let tsavKeys = try SyntheticWeights.parseKeys(TSAVBackbones.keysText)
-        try SyntheticWeights.writer(for: tsavKeys, salt: salt, metadata: ["kind": "tsav", "synthetic": "true"])
+        try SyntheticWeights.writer(for: TSAVBackbones.stateDictKeys, salt: salt, metadata: ["kind": "tsav", "synthetic": "true"])
             .write(to: (folder as NSString).appendingPathComponent(ModelLocator.backbonesFile))
         try SyntheticWeights.writer(for: FusionHeads.expectedKeys(spec), salt: salt,
                                     metadata: ["kind": "head", "head": spec.name, "synthetic": "true"])

@@ -10,19 +10,19 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time R(2+1)D-18 and ResNet-18 with synthetic weights; report ms/clip, clips/s, GFLOP/s and the sgemm rate.")
 
-    @Option(help: "Threads for the matrix products (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threadsOption: ThreadsOption
+    var threads: Int { threadsOption.threads }
 
-    @Option(help: "Clips (visual, 3×8×112×112) and spectrograms (audio, 1×64×frames) per forward pass.")
+    @Option(parsing: .unconditional, help: "Clips (visual, 3×8×112×112) and spectrograms (audio, 1×64×frames) per forward pass.")
     var clips: Int = 4
 
-    @Option(help: "Timed forward passes per backbone (after one warm-up pass); the fastest is reported.")
+    @Option(parsing: .unconditional, help: "Timed forward passes per backbone (after one warm-up pass); the fastest is reported.")
     var repeats: Int = 3
 
-    @Option(help: "Spectrogram frames for the audio backbone.")
+    @Option(parsing: .unconditional, help: "Spectrogram frames for the audio backbone.")
     var frames: Int = 104
 
-    @Option(help: "Side of the square sgemm reference product.")
+    @Option(parsing: .unconditional, help: "Side of the square sgemm reference product.")
     var gemmSize: Int = 2048
 
     @Flag(help: "Also time every convolution of R(2+1)D-18 on its own (stderr).")
@@ -35,8 +35,8 @@ struct BenchCommand: ParsableCommand {
     var saveWeights: String?
 
     func validate() throws {
-        guard threads >= 1, clips >= 1, repeats >= 1, frames >= 1, gemmSize >= 1 else {
-            throw ValidationError("--threads, --clips, --repeats, --frames and --gemm-size must be at least 1")
+        guard clips >= 1, repeats >= 1, frames >= 1, gemmSize >= 1 else {
+            throw ValidationError("--clips, --repeats, --frames and --gemm-size must be at least 1")
         }
     }
 
@@ -46,10 +46,10 @@ struct BenchCommand: ParsableCommand {
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
 
-    func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+    func log(_ s: String) { printError(s) }
 
     func run() throws {
-        try runReportingErrors {
+        do {   // errors are reported by EmoPipe.main, one line
             log("emopipe bench: \(threads) BLAS thread(s), OpenBLAS core \(OpenBLAS.coreName), \(clips) clip(s) per pass, best of \(repeats)")
 
             // sgemm reference
@@ -74,8 +74,7 @@ struct BenchCommand: ParsableCommand {
             let ownRate = 2 * pow(Double(g), 3) / ownBest / 1e9
 
             log("emopipe bench: generating synthetic TSAV weights")
-            let keys = try SyntheticWeights.parseKeys(TSAVBackbones.keysText)
-            let weightsFile = SyntheticWeights.writer(for: keys, metadata: ["made_by": "emopipe bench"])
+            let weightsFile = SyntheticWeights.writer(for: TSAVBackbones.stateDictKeys, metadata: ["made_by": "emopipe bench"])
             let bytes = try weightsFile.serialized()
             if let saveWeights { try writeAtomically(bytes, to: saveWeights) }
             let reader = StateDictReader(try SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))

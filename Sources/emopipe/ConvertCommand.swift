@@ -41,27 +41,14 @@ struct ConvertCommand: ParsableCommand {
     }
 
     func run() throws {
-        let report: WeightsConversion.Report
-        do {
-            report = try WeightsConversion.convert(input: input, output: output, kind: kind.flatMap(WeightsKind.init(rawValue:)), head: head,
-                                                 skipUnknownObjects: skipUnknownObjects)
-        } catch let error as CheckpointError {
-            throw OneLineError(error.description)
-        } catch {
-            throw OneLineError("\(error)")
-        }
+        let report = try WeightsConversion.convert(input: input, output: output, kind: kind.flatMap(WeightsKind.init(rawValue:)), head: head,
+                                                   skipUnknownObjects: skipUnknownObjects)
         var what = report.kind.rawValue
         if let h = report.head { what += " " + h }
         let wrapper = report.wrapperPath.isEmpty ? "bare state dict" : "state dict under " + report.wrapperPath.map { "'\($0)'" }.joined(separator: " → ")
         var log = "emopipe convert: \(input) (\(report.format.rawValue), \(wrapper), sha256 \(report.sourceSHA256)) → \(output): \(what), \(report.tensorCount) tensors, \(report.parameterCount) values"
         if report.strippedModulePrefixes > 0 { log += ", removed 'module.' from \(report.strippedModulePrefixes) names" }
         if report.skippedCount > 0 { log += ", skipped \(report.skippedCount) non-tensor entries (\(report.skipped.prefix(3).joined(separator: "; ")))" }
-        FileHandle.standardError.write(Data((log + "\n").utf8))
+        printError(log)
     }
-}
-
-/// An error printed as one line (newlines in a message would break the CLI contract).
-struct OneLineError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message.replacingOccurrences(of: "\n", with: " ") }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Face
 import Foundation
+import Kernels
 import Media
+import Pipeline
 
 /// `emopipe faces`: detect, track and align the subject's face in every frame; CSV on stdout.
 struct Faces: ParsableCommand {
@@ -30,12 +32,12 @@ struct Faces: ParsableCommand {
     var sheet: String?
 
     @Option(help: "Whose face: primary (largest, most persistent), left, right, or a track id N (ids are numbered by first appearance; stderr lists them).")
-    var subject: String = "primary"
+    var subject: SubjectSelection = .primary
 
-    @Option(help: "Full-frame detection every N frames (local re-detection in between).")
+    @Option(parsing: .unconditional, help: "Full-frame detection every N frames (local re-detection in between).")
     var detectEvery: Int = 8
 
-    @Option(help: "Crop template zoom (1 = the 112×112 five-point template; < 1 adds margin).")
+    @Option(parsing: .unconditional, help: "Crop template zoom (1 = the 112×112 five-point template; < 1 adds margin).")
     var zoom: Double = 1
 
     @Option(help: "Write the first frame with the subject's face as a PNG with its box and 68 landmarks drawn (a visual check).")
@@ -47,67 +49,62 @@ struct Faces: ParsableCommand {
     @Flag(help: "Also search whole frames with the profile cascade (finds more turned heads, and more background; see docs/face.md).")
     var profileDetection = false
 
+    @OptionGroup var threads: ThreadsOption
+
     func validate() throws {
-        guard SubjectSelection(argument: subject) != nil else {
-            throw ValidationError("--subject must be primary, left, right or a track id ≥ 1, not '\(subject)'")
-        }
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be ≥ 1") }
         guard zoom > 0.3, zoom < 3 else { throw ValidationError("--zoom must be between 0.3 and 3") }
     }
 
     func run() throws {
-        do {
-            var config = FaceTrackerConfig()
-            config.subject = SubjectSelection(argument: subject)!
-            config.detectionInterval = detectEvery
-            config.smoothing = !noSmoothing
-            config.template = .fivePoint112(zoom: zoom)
-            config.detector.profileOnFullFrame = profileDetection
-            let tracker = try FaceTracker(config: config)
-            let decoder = try VideoDecoder(path: path)
-            let info = decoder.info
-            if let crops { try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true) }
-            printError("faces: \(path): \(info.width)×\(info.height), \(String(format: "%.3f", info.frameRate)) fps; subject: \(config.subject)")
-
-            let out = FileHandle.standardOutput
-            var buffer = "frame,time,face,x,y,w,h,score\n"
-            var sheetBuilder = sheet.map { _ in ContactSheet(expectedFrames: info.declaredFrameCount ?? Int((info.duration ?? 10) * max(1, info.frameRate))) }
-            var frames = 0, found = 0
-            var faceSeconds = 0.0
-            var subjectIDs: [Int: Int] = [:]
-            let progress = ProgressLine(label: "faces", total: info.declaredFrameCount)
-            while let frame = try decoder.next() {
-                let t0 = Date()
-                let r = tracker.process(frame, threads: ProcessInfo.processInfo.activeProcessorCount)
-                faceSeconds += Date().timeIntervalSince(t0)
-                frames += 1
-                if r.found {
-                    if let overlay, found == 0 { try writePNG(drawOverlay(frame.image, r), to: overlay) }
-                    found += 1
-                    subjectIDs[r.trackID, default: 0] += 1
-                    buffer += "\(frame.index + 1),\(fmt(frame.time, 4)),1,\(fmt(r.box.x, 1)),\(fmt(r.box.y, 1)),\(fmt(r.box.width, 1)),\(fmt(r.box.height, 1)),\(fmt(r.score, 0))\n"
-                    if let crops { try writeJPEG(r.crop, to: crops + "/" + String(format: "%05d.jpg", frame.index + 1), quality: 2) }
-                } else {
-                    buffer += "\(frame.index + 1),\(fmt(frame.time, 4)),0,0,0,0,0,0\n"
-                }
-                sheetBuilder?.offer(index: frame.index, crop: r.crop)
-                if buffer.utf8.count > 1 << 16 { out.write(Data(buffer.utf8)); buffer = "" }
-                progress.update(frames)
-            }
-            progress.finish()
-            out.write(Data(buffer.utf8))
-            if let sheet, let s = sheetBuilder { try writePNG(s.render(), to: sheet) }
-            let tracks = tracker.seenTracks.map { "#\($0.id) (frames \($0.first + 1)–\($0.last + 1), \($0.hits) detections, mean width \(Int($0.meanWidth)) px)" }
-            printError("faces: tracks: \(tracks.isEmpty ? "none" : tracks.joined(separator: "; "))")
-            let subjects = subjectIDs.sorted { $0.key < $1.key }.map { "#\($0.key) in \($0.value) frames" }.joined(separator: ", ")
-            printError("faces: \(found)/\(frames) frames with the subject's face (\(subjects.isEmpty ? "none" : subjects)); face path \(fmt(frames > 0 ? 1000 * faceSeconds / Double(frames) : 0, 1)) ms/frame")
-            if decoder.truncated { printError("faces: warning: \(decoder.truncationDetail ?? "the file is truncated")") }
-        } catch let e as ValidationError {
-            throw e
-        } catch {
-            printError("emopipe faces: \(error)")
-            throw ExitCode(1)
+        var options = InputOptions(subject: subject)
+        options.face.detectionInterval = detectEvery
+        options.face.smoothing = !noSmoothing
+        options.face.template = .fivePoint112(zoom: zoom)
+        options.face.detector.profileOnFullFrame = profileDetection
+        let input = try PipelineInput.open(path, options: options, threads: threads.threads, faces: FaceModels.load)
+        guard let video = input.frames as? VideoFaceSource, let tracker = input.tracker else {
+            throw PipelineError(path, "is a folder of crops: its faces are already aligned", remedy: "give a video")
         }
+        let info = video.decoder.info
+        if let crops {
+            do { try FileManager.default.createDirectory(atPath: crops, withIntermediateDirectories: true) } catch {
+                throw PipelineError(crops, "cannot be created (\(OneLine.reason(for: error)))", remedy: "choose a folder you can write to")
+            }
+        }
+        printError("faces: \(path): \(info.width)×\(info.height), \(String(format: "%.3f", info.frameRate)) fps; subject: \(subject)")
+
+        let out = BufferedText(StandardOutput.shared)
+        try out.append("frame,time,face,x,y,w,h,score\n")
+        var sheetBuilder = sheet.map { _ in ContactSheet(expectedFrames: info.declaredFrameCount ?? Int((info.duration ?? 10) * max(1, info.frameRate))) }
+        var frames = 0, found = 0
+        var subjectIDs: [Int: Int] = [:]
+        let progress = ProgressLine(label: "faces", total: info.declaredFrameCount)
+        let timings = StageTimings()
+        while try video.next(timings: timings) != nil, let frame = video.lastFrame, let r = video.lastFaceResult {
+            frames += 1
+            if r.found {
+                if let overlay, found == 0 { try writePNG(drawOverlay(frame.image, r), to: overlay) }
+                found += 1
+                subjectIDs[r.trackID, default: 0] += 1
+                try out.append("\(frame.index + 1),\(fmt(frame.time, 4)),1,\(fmt(r.box.x, 1)),\(fmt(r.box.y, 1)),\(fmt(r.box.width, 1)),\(fmt(r.box.height, 1)),\(fmt(r.score, 0))\n")
+                if let crops { try writeJPEG(r.crop, to: crops + "/" + String(format: "%05d.jpg", frame.index + 1), quality: 2) }
+            } else {
+                try out.append("\(frame.index + 1),\(fmt(frame.time, 4)),0,0,0,0,0,0\n")
+            }
+            sheetBuilder?.offer(index: frame.index, crop: r.crop)
+            progress.update(frames)
+        }
+        progress.finish()
+        try out.flush()
+        if let sheet, let s = sheetBuilder { try writePNG(s.render(), to: sheet) }
+        let tracks = tracker.seenTracks.map { "#\($0.id) (frames \($0.first + 1)–\($0.last + 1), \($0.hits) detections, mean width \(Int($0.meanWidth)) px)" }
+        printError("faces: tracks: \(tracks.isEmpty ? "none" : tracks.joined(separator: "; "))")
+        let subjects = subjectIDs.sorted { $0.key < $1.key }.map { "#\($0.key) in \($0.value) frames" }.joined(separator: ", ")
+        let faceSeconds = timings[.face]
+        printError("faces: \(found)/\(frames) frames with the subject's face (\(subjects.isEmpty ? "none" : subjects)); face path \(fmt(frames > 0 ? 1000 * faceSeconds / Double(frames) : 0, 1)) ms/frame")
+        try input.checkSubjectFound()
+        if let t = video.truncationDetail { warn("\(path): truncated: \(t)") }
     }
 
     private func fmt(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }

@@ -16,17 +16,18 @@ struct ModelsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List model folders (tsav.safetensors + head_<name>.safetensors).")
 
         func run() throws {
-            print("searched:")
+            var text = "searched:\n"
             for (dir, why) in ModelLocator.searchPath() {
                 let state = FileManager.default.fileExists(atPath: dir) ? "" : " (absent)"
-                print("  \(dir)  — \(why)\(state)")
+                text += "  \(dir)  — \(why)\(state)\n"
             }
             let found = ModelLocator.discover()
-            print(found.isEmpty ? "models: none found (see docs/weights.md to convert the published checkpoints)" : "models:")
+            text += found.isEmpty ? "models: none found (see docs/weights.md to convert the published checkpoints)\n" : "models:\n"
             for dir in found {
                 let heads = ModelLocator.heads(in: dir).map(\.0.name).joined(separator: ", ")
-                print("  \(dir)  heads: \(heads)")
+                text += "  \(dir)  heads: \(heads)\n"
             }
+            try StandardOutput.shared.write(text)
         }
     }
 
@@ -39,19 +40,16 @@ struct ModelsCommand: ParsableCommand {
         @Argument(help: "Folder to create.")
         var folder: String
         @Option(help: "Head to include (ca, jca, rjca, dca, iaca, tca, jmt or a composition).")
-        var head: String = "rjca"
+        var head: HeadSpec = HeadSpec(name: "rjca")!
         @Option(help: "Salt of the synthetic rule.")
         var salt: String = ""
 
         func run() throws {
-            guard let spec = HeadSpec(name: head) else { throw ValidationError("unknown head '\(head)'") }
-            do {
-                try SyntheticModel.write(folder: folder, head: spec, salt: salt)
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode.failure
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw PipelineError(folder, "cannot be created (\(OneLine.reason(for: error)))", remedy: "choose a folder you can write to")
             }
-            printError("emopipe: wrote \(folder)/tsav.safetensors and head_\(spec.name).safetensors (synthetic weights)")
+            try SyntheticModel.write(folder: folder, head: head, salt: salt)
+            printError("emopipe: wrote \(folder)/tsav.safetensors and head_\(head.name).safetensors (synthetic weights)")
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Media
+import Pipeline
 
 /// `emopipe probe`: what emopipe sees in a media file, as JSON on stdout.
 struct Probe: ParsableCommand {
@@ -43,58 +44,54 @@ struct Probe: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            let decoder = try VideoDecoder(path: path)
-            let i = decoder.info
-            var report = Report(path: path, codec: i.codec, width: i.width, height: i.height, rotation: i.rotation,
-                                frameRate: i.frameRate, duration: i.duration, declaredFrames: i.declaredFrameCount, hasAudio: i.hasAudio)
-            let audio = try AudioDecoder.open(path: path)
-            report.audioCodec = audio?.codecName
-            report.audioSampleRate = audio?.sourceSampleRate
-            report.audioChannels = audio?.sourceChannels
-            if decode {
-                var count = 0
-                var first: Double?, last: Double?
-                let progress = ProgressLine(label: "decoding \(URL(fileURLWithPath: path).lastPathComponent)", total: i.declaredFrameCount)
-                while let f = try decoder.next() {
-                    if first == nil { first = f.time }
-                    last = f.time
-                    count += 1
-                    progress.update(count)
-                }
-                progress.finish()
-                report.frames = count
-                report.firstTime = first
-                report.lastTime = last
-                report.corruptPackets = decoder.corruptPackets
-                report.truncated = decoder.truncated
-                if let audio {
-                    var n = 0
-                    while true {
-                        let chunk = try audio.read(maxSamples: 1 << 16)
-                        if chunk.isEmpty { break }
-                        n += chunk.count
-                    }
-                    report.audioSamples = n
-                }
-                report.peakMemoryMB = peakResidentMemoryMB()
+        let decoder = try VideoDecoder(path: path)
+        let i = decoder.info
+        var report = Report(path: path, codec: i.codec, width: i.width, height: i.height, rotation: i.rotation,
+                            frameRate: i.frameRate, duration: i.duration, declaredFrames: i.declaredFrameCount, hasAudio: i.hasAudio)
+        let audio = try AudioDecoder.open(path: path)
+        report.audioCodec = audio?.codecName
+        report.audioSampleRate = audio?.sourceSampleRate
+        report.audioChannels = audio?.sourceChannels
+        if decode {
+            var count = 0
+            var first: Double?, last: Double?
+            let progress = ProgressLine(label: "decoding \(URL(fileURLWithPath: path).lastPathComponent)", total: i.declaredFrameCount)
+            while let f = try decoder.next() {
+                if first == nil { first = f.time }
+                last = f.time
+                count += 1
+                progress.update(count)
             }
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            enc.keyEncodingStrategy = .convertToSnakeCase
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
-            if decode {
-                if decoder.corruptPackets > 0 {
-                    printError("warning: \(path): \(decoder.corruptPackets) corrupt packet(s) skipped")
+            progress.finish()
+            report.frames = count
+            report.firstTime = first
+            report.lastTime = last
+            report.corruptPackets = decoder.corruptPackets
+            report.truncated = decoder.truncated
+            if let audio {
+                var n = 0
+                while true {
+                    let chunk = try audio.read(maxSamples: 1 << 16)
+                    if chunk.isEmpty { break }
+                    n += chunk.count
                 }
-                if decoder.truncated {
-                    printError("error: \(path): truncated: \(decoder.truncationDetail ?? "ends early"); the \(decoder.framesDecoded) frames before it were decoded")
-                    throw ExitCode(3)
-                }
+                report.audioSamples = n
             }
-        } catch let e as MediaError {
-            printError("error: \(e.description)")
-            throw ExitCode.failure
+            report.peakMemoryMB = peakResidentMemoryMB()
+        }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        enc.keyEncodingStrategy = .convertToSnakeCase
+        try StandardOutput.shared.write(String(decoding: try enc.encode(report), as: UTF8.self) + "\n")
+        if decode {
+            if decoder.corruptPackets > 0 {
+                warn("\(path): \(decoder.corruptPackets) corrupt packet(s) skipped")
+            }
+            if decoder.truncated {
+                printError("emopipe: " + PipelineError(path, "truncated: \(decoder.truncationDetail ?? "ends early"); the \(decoder.framesDecoded) frames before it were decoded",
+                                                       remedy: "re-download or re-encode the file").description)
+                throw ExitCode(3)
+            }
         }
     }
 }

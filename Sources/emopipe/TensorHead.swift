@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kernels
 import Models
+import Pipeline
 
 /// `emopipe tensor head`: run one fusion head on feature tensors.
 struct TensorHead: ParsableCommand {
@@ -17,7 +18,7 @@ struct TensorHead: ParsableCommand {
     )
 
     @Option(help: "Head name (see below).")
-    var head: String
+    var head: HeadSpec
 
     @Option(help: "Weights file (safetensors keyed by the official state-dict names).")
     var weights: String?
@@ -31,24 +32,19 @@ struct TensorHead: ParsableCommand {
     @Option(help: "Output safetensors file (`valence`, `arousal`).")
     var output: String
 
-    @Option(help: "BLAS threads (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-
-    @Option(help: "Run the forward pass N times and report the time per forward on stderr.")
+    @Option(parsing: .unconditional, help: "Run the forward pass N times and report the time per forward on stderr.")
     var `repeat`: Int = 1
 
+    @OptionGroup var threads: ThreadsOption
+
     func validate() throws {
-        guard HeadSpec(name: head) != nil else {
-            throw ValidationError("unknown head '\(head)': use ca, jca, rjca, dca, iaca, tca, jmt or BLOCK+GATE (e.g. ca+iaca)")
-        }
         if weights != nil && syntheticWeights { throw ValidationError("give only one of --weights FILE and --synthetic-weights") }
         if weights == nil && !syntheticWeights { throw ValidationError("--weights FILE is required (or --synthetic-weights)") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be at least 1") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        let spec = HeadSpec(name: head)!
+        let spec = head
         let model: any FusionHead
         if let weights {
             model = try FusionHeads.load(spec, path: weights)
@@ -65,10 +61,12 @@ struct TensorHead: ParsableCommand {
         } else {
             visualName = "visual"
         }
-        guard inputs.contains(visualName) else { throw SafeTensorsError("\(input): no tensor named \(visualName)") }
+        guard inputs.contains(visualName) else {
+            throw PipelineError(input, "no tensor named \(visualName)", remedy: "give `audio` and `visual` (or `visual512` for jmt)")
+        }
         let visual = try inputs.tensor(visualName)
 
-        var result = try model.forward(audio: audio, visual: visual, threads: threads)
+        var result = try model.forward(audio: audio, visual: visual, threads: threads.threads)
         if `repeat` > 1 {
             // Wall time per forward, and the process CPU time (all threads): on a busy machine the CPU time is the
             // steadier figure, and with --threads 1 it is the cost of the forward itself.
@@ -76,21 +74,21 @@ struct TensorHead: ParsableCommand {
             let cpuStart = processCPUSeconds()
             for _ in 0..<`repeat` {
                 let start = DispatchTime.now().uptimeNanoseconds
-                result = try model.forward(audio: audio, visual: visual, threads: threads)
+                result = try model.forward(audio: audio, visual: visual, threads: threads.threads)
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             let cpu = (processCPUSeconds() - cpuStart) * 1000 / Double(`repeat`)
             let mean = times.reduce(0, +) / Double(times.count)
             let line = String(format: "head %@: %.2f ms per forward (wall, min of %d; mean %.2f; process CPU %.2f ms), "
                               + "B=%d L=%d, BLAS threads %d\n",
-                              spec.name, times.min()!, times.count, mean, cpu, audio.shape[0], audio.shape[1], threads)
-            FileHandle.standardError.write(Data(line.utf8))
+                              spec.name, times.min()!, times.count, mean, cpu, audio.shape[0], audio.shape[1], threads.threads)
+            Terminal.writeError(line)
         }
 
         var writer = SafeTensorsWriter(metadata: ["head": spec.name, "visual_input": visualName])
         writer.add("valence", result.valence)
         writer.add("arousal", result.arousal)
-        try writer.write(to: output)
+        try writeOutput(try writer.serialized(), to: output, protecting: [input] + (weights.map { [$0] } ?? []))
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Audio
 import Kernels
+import Pipeline
 
 /// `emopipe tensor spectrogram`: the audio front end on a waveform tensor, for parity checks against torchaudio.
 struct TensorSpectrogram: ParsableCommand {
@@ -23,19 +24,19 @@ struct TensorSpectrogram: ParsableCommand {
     func run() throws {
         let file = try SafeTensorsFile(path: input)
         guard file.contains("wave") else {
-            throw ValidationError("\(input): no tensor `wave` (found: \(file.names.joined(separator: ", ")))")
+            throw PipelineError(input, "no tensor `wave` (found: \(file.names.joined(separator: ", ")))", remedy: "name the waveform tensor `wave`")
         }
         let wave = try file.tensor("wave")
         guard wave.rank == 1 || (wave.rank == 2 && wave.shape[0] == 1) else {
-            throw ValidationError("\(input): `wave` has shape \(Tensor.shapeString(wave.shape)); expected (N) or (1, N), mono")
+            throw PipelineError(input, "`wave` has shape \(Tensor.shapeString(wave.shape))", remedy: "give a mono waveform of shape (N) or (1, N)")
         }
         guard (0..<wave.count).allSatisfy({ wave[$0].isFinite }) else {
-            throw ValidationError("\(input): `wave` contains NaN or infinite samples")
+            throw PipelineError(input, "`wave` contains NaN or infinite samples", remedy: "give finite samples")
         }
         let samples = MelSpectrogram.leftPadded(wave.array)
         let spec = try MelSpectrogram()(samples)
         var writer = SafeTensorsWriter(metadata: ["component": "spectrogram", "samples": String(samples.count)])
         writer.add("spec", spec)
-        try writer.write(to: output)
+        try writeOutput(try writer.serialized(), to: output, protecting: [input])
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kernels
 import Models
+import Pipeline
 
 /// Options shared by the backbone stages of `emopipe tensor`.
 struct BackboneOptions: ParsableArguments {
@@ -14,29 +15,26 @@ struct BackboneOptions: ParsableArguments {
     @Option(help: "Output safetensors file (written atomically).")
     var output: String
 
-    @Option(help: "Threads for the matrix products (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threads: ThreadsOption
 
-    @Option(help: "Samples per forward pass (bounds memory; results do not depend on it).")
+    @Option(parsing: .unconditional, help: "Samples per forward pass (bounds memory; results do not depend on it).")
     var batch: Int = 4
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
     }
 
     func readInput() throws -> Tensor {
         let file = try SafeTensorsFile(path: input)
-        guard file.contains("input") else { throw WeightsError("\(input): no tensor named `input` (found: \(file.names.joined(separator: ", ")))") }
+        guard file.contains("input") else {
+            throw PipelineError(input, "no tensor named `input` (found: \(file.names.joined(separator: ", ")))", remedy: "name the input tensor `input`")
+        }
         return try file.tensor("input")
     }
-}
 
-/// Runs a stage and turns any error into a one-line message on stderr and exit status 1.
-func runReportingErrors(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as ExitCode { throw e } catch {
-        FileHandle.standardError.write(Data("emopipe: \(error)\n".utf8))
-        throw ExitCode.failure
+    /// Writes the stage's output tensors.
+    func write(_ writer: SafeTensorsWriter) throws {
+        try writeOutput(try writer.serialized(), to: output, protecting: [input, weights])
     }
 }
 
@@ -52,34 +50,33 @@ struct TensorVisual: ParsableCommand {
     var withMax = false
 
     func run() throws {
-        try runReportingErrors {
-            let x = try options.readInput()
-            guard x.rank == 5, x.shape[1] == 3, x.shape[0] >= 1 else {
-                throw WeightsError("\(options.input): `input` must be (N, 3, T, H, W) normalized clips, got \(Tensor.shapeString(x.shape))")
-            }
-            let model = try TSAVBackbones.loadVisual(options.weights)
-            let workspace = R2Plus1D18.Workspace()
-            var layer4: Tensor?, pooled: Tensor?, maxPooled: Tensor?
-            let n = x.shape[0]
-            var start = 0
-            while start < n {
-                let count = min(options.batch, n - start)
-                let out = try model.forward(x.slice(first: start, count: count), workspace: workspace, wantMax: withMax, threads: options.threads)
-                if layer4 == nil {
-                    layer4 = Tensor(zeros: [n, out.layer4.shape[1]]); pooled = Tensor(zeros: [n, 512])
-                    if withMax { maxPooled = Tensor(zeros: [n, 512]) }
-                }
-                (layer4!.pointer + start * out.layer4.shape[1]).update(from: out.layer4.pointer, count: out.layer4.count)
-                (pooled!.pointer + start * 512).update(from: out.pooled.pointer, count: out.pooled.count)
-                if let m = out.maxPooled { (maxPooled!.pointer + start * 512).update(from: m.pointer, count: m.count) }
-                start += count
-                FileHandle.standardError.write(Data("emopipe: visual backbone \(start)/\(n) clips\n".utf8))
-            }
-            var w = SafeTensorsWriter(metadata: ["stage": "visual_backbone", "weights": options.weights])
-            w.add("layer4", layer4!)
-            w.add("pooled", pooled!)
-            if let maxPooled { w.add("max", maxPooled) }
-            try w.write(to: options.output)
+        let x = try options.readInput()
+        guard x.rank == 5, x.shape[1] == 3, x.shape[0] >= 1 else {
+            throw PipelineError(options.input, "`input` must be (N, 3, T, H, W) normalized clips, got \(Tensor.shapeString(x.shape))", remedy: "write the clips as (N, 3, T, H, W)")
         }
+        let model = try TSAVBackbones.loadVisual(options.weights)
+        let workspace = R2Plus1D18.Workspace()
+        var layer4: Tensor?, pooled: Tensor?, maxPooled: Tensor?
+        let n = x.shape[0]
+        var start = 0
+        while start < n {
+            let count = min(options.batch, n - start)
+            let out = try model.forward(x.slice(first: start, count: count), workspace: workspace, wantMax: withMax,
+                                        threads: options.threads.threads)
+            if layer4 == nil {
+                layer4 = Tensor(zeros: [n, out.layer4.shape[1]]); pooled = Tensor(zeros: [n, 512])
+                if withMax { maxPooled = Tensor(zeros: [n, 512]) }
+            }
+            (layer4!.pointer + start * out.layer4.shape[1]).update(from: out.layer4.pointer, count: out.layer4.count)
+            (pooled!.pointer + start * 512).update(from: out.pooled.pointer, count: out.pooled.count)
+            if let m = out.maxPooled { (maxPooled!.pointer + start * 512).update(from: m.pointer, count: m.count) }
+            start += count
+            printError("emopipe: visual backbone \(start)/\(n) clips")
+        }
+        var w = SafeTensorsWriter(metadata: ["stage": "visual_backbone", "weights": options.weights])
+        w.add("layer4", layer4!)
+        w.add("pooled", pooled!)
+        if let maxPooled { w.add("max", maxPooled) }
+        try options.write(w)
     }
 }

@@ -1,8 +1,54 @@
 import Foundation
 
+/// Standard error and the process's exit status. Nothing here traps: a failed write to stderr is remembered, and
+/// makes the exit status 1 (the messages were lost), but never stops the run.
+enum Terminal {
+    nonisolated(unsafe) private(set) static var stderrFailed = false
+
+    /// Before anything else: a closed standard descriptor (`>&-`, `2>&-`) is held by /dev/null opened read-only,
+    /// so that a file opened later cannot take its number (and receive the messages), while writes to it still fail;
+    /// SIGPIPE and SIGXFSZ become errors of the write that caused them instead of killing the process.
+    static func prepare() {
+        for fd in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            let null = open("/dev/null", O_RDONLY)
+            if null >= 0 && null != fd { dup2(null, fd); close(null) }
+        }
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
+    }
+
+    /// Writes `text` to stderr as it is.
+    static func writeError(_ text: String) {
+        var t = text
+        let failed = t.withUTF8 { writeRaw(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
+        if failed { stderrFailed = true }
+    }
+
+    /// The status to exit with: `status`, or 1 when it is 0 but messages could not be written.
+    static func exitStatus(_ status: Int32) -> Int32 { status == 0 && stderrFailed ? 1 : status }
+
+    private static func writeRaw(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return true
+            }
+            offset += n
+        }
+        return false
+    }
+}
+
 /// A line on stderr.
 func printError(_ s: String) {
-    FileHandle.standardError.write(Data((s + "\n").utf8))
+    Terminal.writeError(s + "\n")
+}
+
+/// A warning line on stderr.
+func warn(_ s: String) {
+    printError("warning: " + s)
 }
 
 /// Peak resident memory of this process in MB (VmHWM), or nil where /proc is unavailable.
@@ -19,13 +65,14 @@ func peakResidentMemoryMB() -> Double? {
 final class ProgressLine {
     private let label: String
     private let total: Int?
-    private let enabled = isatty(STDERR_FILENO) != 0
+    private let enabled: Bool
     private var lastDraw = Date.distantPast
     private let started = Date()
 
-    init(label: String, total: Int?) {
+    init(label: String, total: Int?, enabled: Bool = true) {
         self.label = label
         self.total = total
+        self.enabled = enabled && isatty(STDERR_FILENO) != 0
     }
 
     func update(_ done: Int) {
@@ -44,12 +91,11 @@ final class ProgressLine {
             line += String(format: "  %.1f frames/s", rate)
             if let total, total > done { line += String(format: ", about %.0f s left", Double(total - done) / rate) }
         }
-        line += "\u{1B}[K"
-        FileHandle.standardError.write(Data(line.utf8))
+        Terminal.writeError(line + "\u{1B}[K")
     }
 
     func finish() {
         guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        Terminal.writeError("\r\u{1B}[K")
     }
 }

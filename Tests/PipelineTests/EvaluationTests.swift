@@ -20,7 +20,12 @@ import TestSupport
         try ann.write(to: anns.appendingPathComponent("v1.txt"), atomically: true, encoding: .utf8)
         try "valence,arousal\n0.1,0.1\n".write(to: anns.appendingPathComponent("other.txt"), atomically: true, encoding: .utf8)
 
-        let r = try Evaluation.evaluate(try Evaluation.pairs(predictions: preds.path, annotations: anns.path))
+        // `other` has no predictions: an error, unless allowed (then it is listed).
+        #expect(throws: Evaluation.EvalError.self) { _ = try Evaluation.pairs(predictions: preds.path, annotations: anns.path) }
+        let (pairs, missing) = try Evaluation.pairs(predictions: preds.path, annotations: anns.path, allowMissing: true)
+        #expect(missing == ["other"])
+        let r = try Evaluation.evaluate(pairs, missing: missing)
+        #expect(r.videosWithoutPredictions == ["other"])
         #expect(r.videos.count == 1 && r.frames == 5)
         let keep = [0, 1, 3, 4, 5]
         #expect(abs(r.cccValence - concordanceCorrelation(keep.map { pv[$0] }, keep.map { lv[$0] })) < 1e-12)
@@ -37,5 +42,21 @@ import TestSupport
         try "valence,arousal\n0.1,x\n".write(to: bad, atomically: true, encoding: .utf8)
         #expect(throws: Evaluation.EvalError.self) { _ = try Evaluation.readSeries(bad.path) }
         #expect(throws: Evaluation.EvalError.self) { _ = try Evaluation.pairs(predictions: bad.path, annotations: dir.appendingPathComponent("none").path) }
+    }
+
+    /// a.txt and a.csv for one video are never mixed: the folder is refused, naming both.
+    @Test func twoFilesForOneVideoAreAnError() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let preds = dir.appendingPathComponent("pred"), anns = dir.appendingPathComponent("ann")
+        for d in [preds, anns] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
+        for name in ["a.txt", "a.csv"] { try "valence,arousal\n0.1,0.2\n".write(to: preds.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        try "valence,arousal\n0.1,0.2\n".write(to: anns.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
+        do {
+            _ = try Evaluation.pairs(predictions: preds.path, annotations: anns.path)
+            Issue.record("no error")
+        } catch let e as Evaluation.EvalError {
+            #expect(e.description.contains("a.csv") && e.description.contains("a.txt"))
+        }
     }
 }

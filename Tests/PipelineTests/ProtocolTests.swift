@@ -69,27 +69,90 @@ import TestSupport
     }
 }
 
+@Suite struct HeadBatchLayoutTests {
+    /// Head batches of one and of two blocks: every frame's clip has one row, rows follow block, offset, position.
+    @Test(arguments: [32, 64]) func everyFrameHasOneRowInItsBatch(sequences: Int) {
+        let plan = SequencePlan(sequencesPerHeadBatch: sequences)
+        var seen = Set<[Int]>()
+        for f in 1...(3 * plan.framesPerHeadBatch) {
+            let (batch, row) = plan.slot(ofFrame: f)
+            #expect(plan.clipEnd(batch: batch, row: row) == f)
+            let loc = SequencePlan.location(ofFrame: f)
+            #expect(row == ((loc.block % plan.blocksPerHeadBatch) * 32 + loc.offset) * 16 + loc.position)
+            #expect(seen.insert([batch, row]).inserted)
+        }
+    }
+
+    @Test func sequenceCountIsThePrefixHoldingFrames() {
+        let plan = ProtocolRules.clean.plan
+        #expect(plan.sequenceCount(batch: 0, frameCount: 1) == 1)
+        #expect(plan.sequenceCount(batch: 0, frameCount: 31) == 31)
+        #expect(plan.sequenceCount(batch: 0, frameCount: 40) == 32)
+        #expect(plan.sequenceCount(batch: 1, frameCount: 520) == 8)
+        for n in [1, 7, 33, 511, 512, 600, 1500] {
+            for b in 0..<SequencePlan.blockCount(frameCount: n) {
+                #expect(plan.sequenceCount(batch: b, frameCount: n) == SequencePlan.sequences(block: b, frameCount: n).count)
+            }
+        }
+    }
+}
+
 @Suite struct PostProcessingTests {
+    /// The streaming smoother's rows: `values` as raw outputs, every row emitted once, in order.
+    static func smoothedRows(_ valence: [Double], _ arousal: [Double], chunk: Int) -> [FrameOutput] {
+        var smoother = RowSmoother(smoothing: true)
+        var rows: [FrameOutput] = []
+        var known = 0
+        while known < valence.count {
+            let next = min(valence.count, known + chunk)
+            for f in (known + 1)...next { smoother.add(time: Double(f), face: true); smoother.set(frame: f, valence: valence[f - 1], arousal: arousal[f - 1]) }
+            known = next
+            smoother.emitReady(known: known, final: false) { rows.append($0) }
+        }
+        smoother.emitReady(known: known, final: true) { rows.append($0) }
+        return rows
+    }
+
     @Test(.enabled(if: TestPaths.parityAvailable)) func smoothingAndCCCMatchTheReference() throws {
         let f = try TestPaths.parityFile("metrics.golden.safetensors")
         let pred = try f.tensor("pred").array.map(Double.init)
         let label = try f.tensor("label").array.map(Double.init)
         let ccc = try f.doubles("ccc")[0]
         #expect(abs(concordanceCorrelation(pred, label) - ccc) < 1e-9)
-        for (name, size) in [("smooth20", 20), ("smooth50", 50)] {
-            let ref = try f.doubles(name)
-            let ours = PostProcessing.smooth(pred, size: size)
-            let d = zip(ours, ref).map { abs($0 - $1) }.max()!
-            #expect(d < 1e-9, "\(name): \(d)")
+        // Valence is smoothed over 20 frames, arousal over 50: the same series in both slots gives both references.
+        for chunk in [1, 37, 512, pred.count] {
+            let rows = Self.smoothedRows(pred, pred, chunk: chunk)
+            #expect(rows.map(\.frame) == Array(1...pred.count))
+            for (name, values) in [("smooth20", rows.map(\.valence)), ("smooth50", rows.map(\.arousal))] {
+                let ref = try f.doubles(name)
+                let d = zip(values, ref).map { abs($0 - $1) }.max()!
+                #expect(d < 1e-9, "\(name), chunks of \(chunk): \(d)")
+            }
         }
     }
 
     @Test func movingAverageWindowIsAsymmetricLikeScipy() {
-        // A unit impulse at i spreads to outputs i-9 … i+10 for size 20 (window offsets -10…+9).
-        var x = [Double](repeating: 0, count: 40)
+        // A unit impulse at frame 21 spreads to frames 12 … 31 for size 20 (window offsets -10…+9) and 22 frames
+        // either side for 50 (-25…+24): frames -3 … 46 clipped to the video.
+        var x = [Double](repeating: 0, count: 60)
         x[20] = 1
-        let y = PostProcessing.movingAverage(x, size: 20)
-        let nonzero = y.indices.filter { y[$0] != 0 }
-        #expect(nonzero.first == 11 && nonzero.last == 30)
+        let rows = Self.smoothedRows(x, x, chunk: 7)
+        let v = rows.filter { $0.valence != 0 }.map(\.frame), a = rows.filter { $0.arousal != 0 }.map(\.frame)
+        #expect(v.first == 12 && v.last == 31 && v.count == 20)
+        #expect(a.first == 1 && a.last == 46)
+        #expect(rows.allSatisfy { $0.valence == ($0.valence != 0 ? 1.0 / 20 : 0) })
+    }
+
+    @Test func rawRowsAreClippedAndComeAsSoonAsKnown() {
+        var smoother = RowSmoother(smoothing: false)
+        var rows: [FrameOutput] = []
+        for (f, v) in [2.5, -0.25, -3.0].enumerated() {
+            smoother.add(time: 0.1 * Double(f), face: f != 1)
+            smoother.set(frame: f + 1, valence: v, arousal: -v)
+            smoother.emitReady(known: f + 1, final: false) { rows.append($0) }
+            #expect(rows.count == f + 1)
+        }
+        #expect(rows.map(\.valence) == [1, -0.25, -1] && rows.map(\.arousal) == [-1, 0.25, 1])
+        #expect(rows.map(\.face) == [true, false, true])
     }
 }

@@ -5,8 +5,9 @@ import Pipeline
 import Testing
 import TestSupport
 
-@Suite struct StreamingAudioWindowTests {
-    /// The streaming windows equal AudioWindow's over the whole decoded track, frame by frame.
+@Suite struct StreamingAudioTests {
+    /// The block assembler's windows read from the streaming track equal AudioWindow's over the whole decoded track,
+    /// frame by frame.
     @Test(arguments: ["media/av_48k_stereo.mp4", "media/25fps.mp4"])
     func matchesWholeTrackWindows(clip: String) throws {
         let path = TestPaths.fixture(clip)
@@ -16,23 +17,33 @@ import TestSupport
         let start = video.info.startTime ?? 0
         let whole = try #require(try decodeAudio(path: path, alignTo: start))
         let reference = try AudioWindow(samples: whole.samples, frameTimestamps: times)
-        let streaming = StreamingAudioWindow(decoder: try AudioDecoder.open(path: path, alignTo: start))
+        let streaming = StreamingAudio(reader: try AudioDecoder.open(path: path, alignTo: start))
+        var assembler = BlockAssembler(rules: .clean, hasAudio: true)
         var buffer: [Float] = []
         for (i, t) in times.enumerated() {
-            streaming.addFrame(time: t)
-            try streaming.fillNewest(into: &buffer)
+            let request = try assembler.add(time: t).clip.audio
+            guard case .samples(let range) = request else { Issue.record("frame \(i + 1): silence"); continue }
+            #expect(range == reference.nominalRange(frame: i + 1), "frame \(i + 1)")
+            try streaming.window(range, into: &buffer)
             #expect(buffer == reference.window(frame: i + 1), "frame \(i + 1)")
         }
     }
 
     @Test func noAudioGivesSilentWindows() throws {
-        let s = StreamingAudioWindow(decoder: nil)
-        var b: [Float] = []
-        for i in 0..<40 {
-            s.addFrame(time: Double(i) / 30)
-            try s.fillNewest(into: &b)
-            #expect(b.count == AudioWindow.minimumLength && b.allSatisfy { $0 == 0 })
+        var assembler = BlockAssembler(rules: .clean, hasAudio: false)
+        for i in 0..<40 { #expect(try assembler.add(time: Double(i) / 30).clip.audio == .silence) }
+        // A track that ends: the window is the samples that exist (50 of them), left-padded with zeros.
+        final class Short: AudioSampleReader {
+            var left = 100
+            func read(maxSamples: Int) throws -> [Float] {
+                let n = min(left, maxSamples); left -= n
+                return [Float](repeating: 1, count: n)
+            }
         }
+        let audio = StreamingAudio(reader: Short())
+        var b: [Float] = []
+        try audio.window(50..<70_000, into: &b)
+        #expect(b.count == 45_599 && b.suffix(50).allSatisfy { $0 == 1 } && b.dropLast(50).allSatisfy { $0 == 0 })
     }
 }
 

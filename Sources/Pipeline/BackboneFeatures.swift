@@ -1,0 +1,64 @@
+import Audio
+import Kernels
+import Models
+
+/// The real features: TSAV's R(2+1)D-18 on 8-frame clips (layer4 flattened channel-major, or its per-channel
+/// maximum for JMT) and its ResNet-18 on each clip's log-mel spectrogram. Holds the per-run buffers; the weights
+/// belong to the shared, immutable `EmotionModel`.
+public final class BackboneFeatures: FeatureExtractor {
+    public let model: EmotionModel
+    public let visualWidth: Int
+    public let clipBatch: Int
+    public let threads: Int
+    private let visualWorkspace = R2Plus1D18.Workspace()
+    private let audioWorkspace = ResNet18.Workspace()
+    private let mel: MelSpectrogram
+    /// Normalized clips of one backbone call, and the backbone's packed output rows.
+    private var clipInput: Tensor
+    private var output: Tensor
+
+    public init(model: EmotionModel, clipBatch: Int = 4, threads: Int) throws {
+        self.model = model
+        self.visualWidth = model.visualIsMaxPooled ? 512 : 512 * 49
+        self.clipBatch = max(1, clipBatch)
+        self.threads = threads
+        mel = try MelSpectrogram()
+        clipInput = Tensor(zeros: [self.clipBatch, 3, ClipSampling.clipLength, cropSize, cropSize])
+        output = Tensor(zeros: [self.clipBatch, visualWidth])
+    }
+
+    public func visualFeatures(of clips: [[[UInt8]?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
+        let n = clips.count
+        precondition(n <= clipBatch, "at most \(clipBatch) clips per call")
+        guard n > 0 else { return }
+        let perClip = 3 * ClipSampling.clipLength * cropSize * cropSize
+        for (i, clip) in clips.enumerated() { ClipNormalization.write(clip, to: clipInput.pointer + i * perClip) }
+        let maxPooled = model.visualIsMaxPooled
+        model.visual.forward(clips: clipInput.pointer, n: n, t: ClipSampling.clipLength, h: cropSize, w: cropSize,
+                             workspace: visualWorkspace, layer4: maxPooled ? nil : output.pointer, pooled: nil,
+                             maxPooled: maxPooled ? output.pointer : nil, threads: threads)
+        // The backbone writes packed rows; the head's rows are `rowStride` apart.
+        for i in 0..<n { (rows + i * rowStride).update(from: output.pointer + i * visualWidth, count: visualWidth) }
+    }
+
+    public func spectrogram(of window: [Float]) throws -> Spectrogram {
+        let frames = MelSpectrogram.frameCount(samples: window.count)
+        var values = [Float](repeating: 0, count: MelSpectrogram.melBands * frames)
+        try window.withUnsafeBufferPointer { w in try values.withUnsafeMutableBufferPointer { try mel.compute(w, into: $0) } }
+        return Spectrogram(bands: MelSpectrogram.melBands, frames: frames, values: values)
+    }
+
+    public func audioFeatures(of spectrograms: [Spectrogram], padding: ProtocolRules.SpectrogramPadding,
+                              into rows: [UnsafeMutablePointer<Float>]) throws {
+        precondition(spectrograms.count == rows.count, "one row per spectrogram")
+        switch padding {
+        case .none:
+            for (s, row) in zip(spectrograms, rows) {
+                s.values.withUnsafeBufferPointer {
+                    model.audio.forward(spectrograms: $0.baseAddress!, n: 1, height: s.bands, frames: s.frames,
+                                        workspace: audioWorkspace, features: row, threads: threads)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Face
+import Foundation
+import Media
+
+/// How to read an input.
+public struct InputOptions: Sendable {
+    /// Audio file of a crop folder (its sample 0 is frame 1); a video's own audio is used otherwise.
+    public var audio: String?
+    /// Frame rate of a crop folder.
+    public var frameRate: Double = 30
+    /// How faces are found and followed in a video (`face.subject`: whose face).
+    public var face = FaceTrackerConfig()
+
+    public init(audio: String? = nil, frameRate: Double = 30, subject: SubjectSelection = .primary) {
+        self.audio = audio
+        self.frameRate = frameRate
+        self.face.subject = subject
+    }
+
+    /// The frame rates a crop folder may be given.
+    public static let frameRates: ClosedRange<Double> = 0.1...1000
+}
+
+/// One input, opened once: its frames (with their face crops) and its audio.
+///
+/// - a video file: FFmpeg decodes it; faces are detected, tracked and aligned with the process's `FaceModels`;
+///   its own audio track, aligned to its first frame;
+/// - an Aff-Wild2 `cropped_aligned/<video>/` folder of numbered 112×112 crops (an image sequence whose crops are
+///   given): frames at `frameRate`, audio from `options.audio` when given.
+public final class PipelineInput {
+    public enum Kind: Sendable, Equatable { case video, cropFolder }
+
+    public let path: String
+    public let kind: Kind
+    public let frames: FrameSource
+    public let audio: StreamingAudio
+    /// Problems found while opening (no audio, …); the run's own warnings come with its summary.
+    public let warnings: [String]
+    /// The files the input reads (an output must not replace one of them).
+    public let files: [String]
+    public let options: InputOptions
+
+    /// File name extensions of videos (for telling a folder of videos from a folder of crops).
+    public static let videoExtensions: Set<String> = ["mp4", "avi", "mkv", "mov", "webm", "m4v", "mpg", "mpeg", "wmv", "flv", "ts"]
+
+    private init(path: String, kind: Kind, frames: FrameSource, audio: StreamingAudio, warnings: [String],
+                 files: [String], options: InputOptions) {
+        self.path = path; self.kind = kind; self.frames = frames; self.audio = audio
+        self.warnings = warnings; self.files = files; self.options = options
+    }
+
+    /// Opens `path`. `faces` is called only for a video (a crop folder needs no face models); `threads` is the face
+    /// detector's thread count.
+    public static func open(_ path: String, options: InputOptions = InputOptions(), threads: Int,
+                            faces: () throws -> FaceModels) throws -> PipelineInput {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+        if exists && isDir.boolValue { return try openCropFolder(path, options: options) }
+        guard exists || path == "-" else { throw MediaError(.notFound, path, "no such file") }
+        if path == "-" {
+            throw PipelineError("-", "reading a video from standard input is not supported yet", remedy: "give the video's path")
+        }
+        guard options.audio == nil else {
+            throw PipelineError(options.audio, "--audio is for crop folders", remedy: "a video's own audio is used; drop --audio")
+        }
+        let tracker = try faces().tracker(options.face)
+        let video = try VideoFaceSource(path: path, tracker: tracker, threads: threads)
+        let decoder = try AudioDecoder.open(path: path, alignTo: video.decoder.info.startTime ?? 0)
+        return PipelineInput(path: path, kind: .video, frames: video, audio: StreamingAudio(reader: decoder),
+                             warnings: decoder == nil ? [noAudio(path)] : [], files: [path], options: options)
+    }
+
+    private static func openCropFolder(_ path: String, options: InputOptions) throws -> PipelineInput {
+        guard InputOptions.frameRates.contains(options.frameRate) else {
+            throw PipelineError(path, "a frame rate of \(options.frameRate) fps cannot be used",
+                                remedy: "give --fps between \(InputOptions.frameRates.lowerBound) and \(InputOptions.frameRates.upperBound)")
+        }
+        let source: ImageSequenceSource
+        do {
+            source = try ImageSequenceSource(folder: path, frameRate: options.frameRate)
+        } catch let e as MediaError where e.kind == .badSequence {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            if names.contains(where: { videoExtensions.contains(($0 as NSString).pathExtension.lowercased()) }) {
+                throw PipelineError(path, "is a folder of videos, not of numbered crops", remedy: "use `emopipe batch \(path) OUTDIR`")
+            }
+            throw e
+        }
+        let decoder = try options.audio.flatMap { try AudioDecoder.open(path: $0, alignTo: 0) }
+        return PipelineInput(path: path, kind: .cropFolder, frames: source, audio: StreamingAudio(reader: decoder),
+                             warnings: decoder == nil ? [noAudio(options.audio ?? path)] : [],
+                             files: [path] + (options.audio.map { [$0] } ?? []), options: options)
+    }
+
+    private static func noAudio(_ path: String) -> String {
+        "\(path): no audio; the audio input is silent (missing modality)"
+    }
+
+    /// The face tracker of a video input.
+    public var tracker: FaceTracker? { (frames as? VideoFaceSource)?.tracker }
+
+    /// Checks, after a run, that the subject asked for by track number was in the input.
+    public func checkSubjectFound() throws {
+        guard case .track(let id) = options.face.subject, let tracker else { return }
+        let tracks = tracker.seenTracks
+        guard !tracks.contains(where: { $0.id == id }) else { return }
+        let seen = tracks.map { "#\($0.id) (frames \($0.first + 1)–\($0.last + 1))" }
+        throw PipelineError(path, tracks.isEmpty ? "no face in any frame, so no track \(id)"
+                                                 : "there is no face track \(id); the tracks are \(seen.joined(separator: ", "))",
+                            remedy: tracks.isEmpty ? "check the video" : "choose one of them with --subject, or --subject primary")
+    }
+}
