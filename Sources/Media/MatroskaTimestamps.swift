@@ -66,6 +66,15 @@ public struct MatroskaTimestamps: Sendable, Equatable {
         self.init(milliseconds: ms, audioStartMilliseconds: nil)
     }
 
+    /// Timestamps of a constant-rate video of `frames` frames starting at 0 with its audio (what mkvmerge writes for
+    /// one without B-frame delay or audio priming): frame k at round(k · 1000 / fps) ms, then the end-time line.
+    public static func constantRate(frames: Int, frameRate: Double) -> MatroskaTimestamps {
+        let step = 1000 / frameRate
+        var ms = (0..<max(1, frames)).map { (Double($0) * step).rounded(.toNearestOrAwayFromZero) }
+        ms.append(ms[ms.count - 1] + (step * 1e6).rounded(.towardZero) / 1e6)
+        return MatroskaTimestamps(milliseconds: ms, audioStartMilliseconds: 0)
+    }
+
     /// The timestamps mkvmerge + mkvextract would write for this file, read from its packets (nothing is decoded).
     public static func ofRemux(path: String) throws -> MatroskaTimestamps {
         let input = try FormatInput(path: path)
@@ -101,5 +110,13 @@ public struct MatroskaTimestamps: Sendable, Equatable {
         var ms = video.map { Double(rounded($0.pts)) }
         ms.append(ms[ms.count - 1] + Double(video[video.count - 1].duration) / 1e6)
         return MatroskaTimestamps(milliseconds: ms, audioStartMilliseconds: firstAudio.map { Double(rounded($0)) })
+    }
+}
+
+/// Quick questions about a media file, without decoding it.
+public enum MediaProbe {
+    /// Whether the file holds a video stream (cover art aside): a crop folder's `--audio` may be the original video.
+    public static func hasVideo(path: String) throws -> Bool {
+        try FormatInput(path: path).bestStream(AVMEDIA_TYPE_VIDEO) != nil
     }
 }

@@ -20,7 +20,8 @@ struct Batch: ParsableCommand {
     @Argument(help: "Folder of videos or of cropped_aligned crop folders.") var inputs: String
     @Argument(help: "Folder for the outputs (created when missing).") var outputs: String
     @OptionGroup var model: ModelOptions
-    @Option(help: "Folder of audio files for crop folders (<video>.wav, .mp4, …).") var audioDir: String?
+    @Option(help: "Folder of audio files for crop folders (<video>.wav — the official protocol's prepared Audio_files — or the original <video>.mp4, …).") var audioDir: String?
+    @Option(help: "Folder of mkvextract timestamps for crop folders (<video>_video_ts.txt, official protocol).") var timestampsDir: String?
     @Option(parsing: .unconditional, help: "Frame rate of crop folders.") var fps: Double = 30
     @Option(help: "Output format: abaw (default), csv or jsonl.") var format: OutputFormat = .abaw
     @OptionGroup var computation: ProtocolOptions
@@ -64,9 +65,17 @@ struct Batch: ParsableCommand {
         if failed > 0 { throw ExitCode.failure }
     }
 
+    /// `<name>_video_ts.txt` in `folder`, or the base video's for Aff-Wild2's `<video>_left` / `<video>_right`.
+    private func timestampsFile(for name: String, in folder: String) -> String? {
+        var stems = [name]
+        for suffix in ["_left", "_right"] where name.hasSuffix(suffix) { stems.append(String(name.dropLast(suffix.count))) }
+        return stems.map { (folder as NSString).appendingPathComponent("\($0)_video_ts.txt") }.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
     /// One input to its output file: written completely, or not at all.
     private func run(_ item: BatchItem, session: Session) throws -> RunSummary {
-        let input = try session.open(item.path, options: InputOptions(audio: item.audio, frameRate: fps))
+        let timestamps = item.kind == .cropFolder ? timestampsDir.flatMap { timestampsFile(for: item.name, in: $0) } : nil
+        let input = try session.open(item.path, options: InputOptions(audio: item.audio, timestamps: timestamps, frameRate: fps))
         for w in input.warnings { warn(w) }
         let file = try OutputFile(path: item.output, protecting: input.files)
         do {

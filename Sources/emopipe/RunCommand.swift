@@ -23,8 +23,10 @@ struct Run: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Audio file for a cropped_aligned folder (its sample 0 is frame 1).")
+    @Option(help: "Audio of a cropped_aligned folder: the prepared Audio_files/<video>.wav (official protocol; sample 0 is frame 1), or the original video (its audio and timestamps are then prepared as the official preprocessing does).")
     var audio: String?
+    @Option(help: "mkvextract timestamps of a cropped_aligned folder (<video>_video_ts.txt), official protocol.")
+    var timestamps: String?
     @Option(parsing: .unconditional, help: "Frame rate of a cropped_aligned folder.")
     var fps: Double = 30
     @Option(help: "Whose face to follow: primary (largest, most persistent), left, right, or a track number.")
@@ -47,7 +49,8 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let input = try PipelineInput.open(self.input, options: InputOptions(audio: audio, frameRate: fps, subject: subject),
+        let input = try PipelineInput.open(self.input, options: InputOptions(audio: audio, timestamps: timestamps, frameRate: fps, subject: subject,
+                                                                             rules: computation.settings.rules),
                                            threads: threads.threads, faces: FaceModels.load)
         for w in input.warnings { warn(w) }
         // The outputs are created (and checked) before the model loads: a bad path fails at once.
