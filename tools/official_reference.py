@@ -534,6 +534,7 @@ def main():
     ap.add_argument("--videos", default=",".join(VIDEOS))
     ap.add_argument("--ablations", action="store_true")
     ap.add_argument("--only", default="", help="with --ablations: these conventions only (comma-separated)")
+    ap.add_argument("--skip-base", action="store_true", help="with --ablations: compare with the CSVs already in --out")
     ap.add_argument("--pil-only", action="store_true", help="only write pil_pixels.sha256")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--cwd", help=argparse.SUPPRESS)
@@ -563,6 +564,10 @@ def main():
         data, labels, wavs, _ = ablation_dataset(args, args.scratch, exports["jca"], v, pre, None)
         base = {}
         for alias, export_dir in exports.items():
+            if args.skip_base:      # ablations only: the official outputs written by an earlier run
+                rows = [l.split(",") for l in open(os.path.join(args.out, f"{v}_{alias}.csv")).read().split("\n")[3:] if l]
+                base[alias] = {k: np.array([float(r[i]) for r in rows]) for i, k in enumerate(("raw_v", "raw_a", "smooth_v", "smooth_a"), 1)}
+                continue
             r = base[alias] = run_head(args, args.scratch, export_dir, data, labels, wavs, v, alias)
             n = len(r["raw_v"])
             path = os.path.join(args.out, f"{v}_{alias}.csv")
