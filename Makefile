@@ -3,14 +3,16 @@ SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # C libraries and tools the project needs, all from Debian's packages.
 DEBS       := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-              libfftw3-dev libopenblas-dev ffmpeg alsa-utils opencv-data libdlib-data \
-              libturbojpeg0-dev mkvtoolnix sox python3-pip
+              libfftw3-dev libopenblas-dev ffmpeg alsa-utils python3-pip \
+              libturbojpeg0-dev mkvtoolnix sox
 PKGCONFIG  := libavformat libavcodec libavutil libswscale libswresample fftw3f openblas libturbojpeg
 BIN        := .build/release/emopipe
+# Where the face detector's weights go (emopipe looks there without flags; EMOPIPE_FACE_MODELS overrides both).
+FACE_MODELS ?= $(or $(EMOPIPE_FACE_MODELS),$(HOME)/.local/share/emopipe/face)
 
-.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean face-eval official-fixture
+.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean face-eval face-models official-fixture
 
-all: deps build
+all: deps build face-models
 
 deps:
 	@missing=""; for p in $(DEBS); do \
@@ -32,7 +34,7 @@ build:
 	@echo "emopipe: built $(BIN)"
 
 # Every test: unit tests, parity against ../shared/parity (skipped when absent), end-to-end CLI runs.
-test: face-eval official-fixture
+test: face-eval face-models official-fixture
 	$(SWIFT) test
 
 bench: build
@@ -50,6 +52,11 @@ goldens: build
 # made once, before the tests (apt-get download: nothing is installed).
 face-eval:
 	@[ -f .build/face-eval/.complete ] || { sh tools/face-eval-data.sh .build/face-eval && touch .build/face-eval/.complete; }
+
+# The MTCNN face detector's weights: facenet-pytorch 2.6.0's wheel from PyPI (pip download --no-deps), sha256-checked,
+# converted to safetensors by emopipe convert (tools/mtcnn_fetch.sh); done once.
+face-models: build
+	@sh tools/mtcnn_fetch.sh $(BIN) "$(FACE_MODELS)"
 
 # The official-protocol comparison folder (tools/official_fixture.sh): real face video + real speech from PyPI
 # wheels, re-encoded at 29.97 and 25 fps, the official audio preparation (mkvmerge, mkvextract, ffmpeg, SoX), JPEG

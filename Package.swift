@@ -30,7 +30,7 @@ let package = Package(
 
         // Stages, one module each.
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: numeric),        // tensors, safetensors, conv/GEMM/pool kernels
-        .target(name: "Media", dependencies: ["CFFmpeg", "CTurboJPEG"]),                      // FFmpeg decoding: frames, audio, image sequences; JPEG crops as PIL decodes them
+        .target(name: "Media", dependencies: ["CFFmpeg", "CTurboJPEG", "Kernels"]),          // FFmpeg decoding: frames, audio, image sequences; JPEG crops as PIL decodes them
         .target(name: "Audio", dependencies: ["CFFTW", "Kernels"], swiftSettings: numeric),   // log-mel spectrograms and per-frame windows
         .target(name: "Face", dependencies: ["Kernels", "Media"], swiftSettings: numeric),    // detection, tracking, alignment, 112×112 crops
         .target(name: "Models", dependencies: ["Kernels"], swiftSettings: numeric),             // R(2+1)D-18, ResNet-18, fusion heads

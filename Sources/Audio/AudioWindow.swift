@@ -19,6 +19,9 @@ public struct AudioWindow: Sendable {
     public static let minimumLength = 45599
     /// A window spans the 32 frames f−31 … f, i.e. from the timestamp of frame f−31 to that of frame f.
     public static let framesPerWindow = 32
+    /// Timestamps are accepted within ±this many seconds (about 31.7 years, as Media's `VideoDecoder.maxTimestamp`):
+    /// their sample indices (× 44100, ≤ 4.41e13) and the differences of two stay exact integers, far from overflow.
+    public static let maxSeconds = 1e9
 
     /// The aligned 44.1 kHz mono samples; nil when the video has no audio stream.
     public let samples: [Float]?
@@ -28,20 +31,31 @@ public struct AudioWindow: Sendable {
     public var frameCount: Int { frameTimestamps.count }
     public var hasAudio: Bool { samples != nil }
 
-    /// - Throws: when the sample rate is not 44100 Hz or a timestamp is not finite.
+    /// - Throws: when the sample rate is not 44100 Hz or a timestamp is not finite or beyond ±`maxSeconds`.
     public init(samples: [Float]?, sampleRate: Int = AudioWindow.sampleRate, frameTimestamps: [Double]) throws {
         guard sampleRate == Self.sampleRate else {
             throw AudioError("AudioWindow: samples are at \(sampleRate) Hz; decode/resample the audio to \(Self.sampleRate) Hz first")
         }
-        if let bad = frameTimestamps.firstIndex(where: { !$0.isFinite }) {
-            throw AudioError("AudioWindow: timestamp of frame \(bad + 1) is \(frameTimestamps[bad]); timestamps must be finite seconds")
+        if let bad = frameTimestamps.firstIndex(where: { !(abs($0) <= Self.maxSeconds) }) {
+            throw AudioError("AudioWindow: timestamp of frame \(bad + 1) is \(frameTimestamps[bad]); timestamps must be finite seconds "
+                             + "within ±\(Self.maxSeconds)")
         }
         self.samples = samples
         self.frameTimestamps = frameTimestamps
     }
 
     /// Timestamp (seconds) → sample index: the nearest sample, halves away from zero.
-    public static func sampleIndex(seconds t: Double) -> Int {
+    /// - Throws: when `t` is not finite or beyond ±`maxSeconds` (its index would not be a sample of any recording, and
+    ///   past ±2.09e14 s would not even fit an `Int`).
+    public static func sampleIndex(seconds t: Double) throws -> Int {
+        guard abs(t) <= maxSeconds else {
+            throw AudioError("AudioWindow: timestamp \(t) s is not within ±\(maxSeconds) s, so it has no sample index")
+        }
+        return index(t)
+    }
+
+    /// `sampleIndex` for a timestamp already known to be within ±`maxSeconds`.
+    static func index(_ t: Double) -> Int {
         Int((t * Double(sampleRate)).rounded(.toNearestOrAwayFromZero))
     }
 
@@ -49,8 +63,9 @@ public struct AudioWindow: Sendable {
     /// [index(ts[f−31]), index(ts[f])), start 0 for f < 32; empty when the timestamps decrease.
     public func nominalRange(frame f: Int) -> Range<Int> {
         precondition(f >= 1 && f <= frameCount, "AudioWindow: frame \(f) outside 1…\(frameCount)")
-        let start = f < Self.framesPerWindow ? 0 : max(0, Self.sampleIndex(seconds: frameTimestamps[f - Self.framesPerWindow]))
-        let end = max(start, Self.sampleIndex(seconds: frameTimestamps[f - 1]))
+        // The initializer checked every timestamp's range.
+        let start = f < Self.framesPerWindow ? 0 : max(0, Self.index(frameTimestamps[f - Self.framesPerWindow]))
+        let end = max(start, Self.index(frameTimestamps[f - 1]))
         return start..<end
     }
 

@@ -18,10 +18,7 @@ public enum ExpectedKeys {
     public static let headNames = HeadKind.allCases.map(\.rawValue)
 
     /// The keys of the TSAV checkpoint, in state-dict order.
-    public static func tsav() -> [StateDictKey] {
-        // The keys-file text is generated from the architecture; parsing it cannot fail.
-        (try? SyntheticWeights.parseKeys(TSAVBackbones.keysText)) ?? []
-    }
+    public static func tsav() -> [StateDictKey] { TSAVBackbones.stateDictKeys }
 
     /// The keys of one head, in state-dict order.
     public static func head(_ name: String) throws -> [StateDictKey] {

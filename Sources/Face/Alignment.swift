@@ -1,5 +1,5 @@
 // Face alignment: a least-squares similarity transform (Umeyama, 2-D, no reflection) from landmarks to a
-// fixed 112×112 template, and an affine warp of the RGB frame with bicubic interpolation and a black border.
+// fixed 112×112 template, and an affine warp of the RGB frame with bilinear interpolation and a black border.
 import Foundation
 
 /// x' = a·x − b·y + tx, y' = b·x + a·y + ty: rotation, uniform scale and translation.
@@ -53,59 +53,59 @@ public struct AlignmentTemplate: Sendable {
     public var size: Int
     public var points: [(x: Double, y: Double)]
 
-    /// The common 112×112 five-point template (ArcFace / insightface), scaled about the crop centre by
-    /// `zoom` (< 1 leaves more margin around the face).
+    /// The 112×112 five-point template of ArcFace / insightface (`arcface_dst` of `insightface/utils/face_align.py`:
+    /// eyes, nose tip, mouth corners), scaled about the crop centre by `zoom` (< 1 leaves more margin around the face).
     public static func fivePoint112(zoom: Double = 1) -> AlignmentTemplate {
         let base: [(x: Double, y: Double)] = [(38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366), (41.5493, 92.3655), (70.7299, 92.2041)]
         return AlignmentTemplate(size: 112, points: base.map { (56 + ($0.x - 56) * zoom, 56 + ($0.y - 56) * zoom) })
     }
 }
 
-/// The five alignment points of a 68-point iBUG shape: eye centres (36–41, 42–47), nose tip (30), mouth corners (48, 54).
-public func fivePoints(fromIBUG68 lm: [(x: Float, y: Float)]) -> [(x: Double, y: Double)] {
-    precondition(lm.count == 68, "expected 68 landmarks, got \(lm.count)")
-    func mean(_ r: ClosedRange<Int>) -> (x: Double, y: Double) {
-        var x = 0.0, y = 0.0
-        for i in r { x += Double(lm[i].x); y += Double(lm[i].y) }
-        return (x / Double(r.count), y / Double(r.count))
-    }
-    return [mean(36...41), mean(42...47), (Double(lm[30].x), Double(lm[30].y)),
-            (Double(lm[48].x), Double(lm[48].y)), (Double(lm[54].x), Double(lm[54].y))]
-}
-
 public enum AffineWarp {
     /// Warps packed RGB `source` (w×h) into a `size`×`size` RGB crop: crop pixel (u, v) takes the source value at
-    /// `toSource(u, v)` (integer coordinates at pixel centres, as OpenCV's warpAffine), bicubic (Keys, a = −0.75,
-    /// OpenCV's INTER_CUBIC), taps outside the frame black.
+    /// `toSource(u, v)` (integer coordinates at pixel centres, as `cv2.warpAffine`), bilinear, pixels outside the frame
+    /// black (`BORDER_CONSTANT`, 0) — how insightface's `norm_crop` makes ArcFace crops.
     public static func warpRGB(_ source: [UInt8], width: Int, height: Int, toSource t: SimilarityTransform, size: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: size * size * 3)
         if width <= 0 || height <= 0 { return out }
-        source.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
+        source.withUnsafeBufferPointer { srcBuffer in
+            out.withUnsafeMutableBufferPointer { dstBuffer in
+                let src = srcBuffer.baseAddress!, dst = dstBuffer.baseAddress!
+                let w = Double(width), h = Double(height)
                 for v in 0..<size {
                     for u in 0..<size {
                         let sx = t.a * Double(u) - t.b * Double(v) + t.tx
                         let sy = t.b * Double(u) + t.a * Double(v) + t.ty
                         let fx = sx.rounded(.down), fy = sy.rounded(.down)
-                        if fx < -3 || fy < -3 || fx > Double(width + 2) || fy > Double(height + 2) { continue }
-                        let x0 = Int(fx) - 1, y0 = Int(fy) - 1
-                        let wx = cubicWeights(sx - fx), wy = cubicWeights(sy - fy)
-                        var r = 0.0, g = 0.0, b = 0.0
-                        for j in 0..<4 {
-                            let yy = y0 &+ j
-                            if yy < 0 || yy >= height { continue }
-                            var rr = 0.0, gg = 0.0, bb = 0.0
-                            for i in 0..<4 {
-                                let xx = x0 &+ i
-                                if xx < 0 || xx >= width { continue }
-                                let p = (yy &* width &+ xx) &* 3
-                                let w = wx[i]
-                                rr += w * Double(src[p]); gg += w * Double(src[p &+ 1]); bb += w * Double(src[p &+ 2])
+                        if fx < -1 || fy < -1 || fx >= w || fy >= h { continue }
+                        let x0 = Int(fx), y0 = Int(fy)
+                        let ax = sx - fx, ay = sy - fy
+                        let o = dst + (v &* size &+ u) &* 3
+                        if x0 >= 0 && y0 >= 0 && x0 &+ 1 < width && y0 &+ 1 < height {
+                            // All four taps inside the frame.
+                            let p00 = src + (y0 &* width &+ x0) &* 3, p10 = p00 + width &* 3
+                            let w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay
+                            for c in 0..<3 {
+                                let value = w00 * Double(p00[c]) + w01 * Double(p00[c &+ 3]) + w10 * Double(p10[c]) + w11 * Double(p10[c &+ 3])
+                                o[c] = clampByte(value)
                             }
-                            r += wy[j] * rr; g += wy[j] * gg; b += wy[j] * bb
+                        } else {
+                            // At the border: taps outside are black.
+                            var r = 0.0, g = 0.0, b = 0.0
+                            for j in 0..<2 {
+                                let yy = y0 &+ j
+                                if yy < 0 || yy >= height { continue }
+                                let wy = j == 0 ? 1 - ay : ay
+                                for i in 0..<2 {
+                                    let xx = x0 &+ i
+                                    if xx < 0 || xx >= width { continue }
+                                    let wgt = (i == 0 ? 1 - ax : ax) * wy
+                                    let p = src + (yy &* width &+ xx) &* 3
+                                    r += wgt * Double(p[0]); g += wgt * Double(p[1]); b += wgt * Double(p[2])
+                                }
+                            }
+                            o[0] = clampByte(r); o[1] = clampByte(g); o[2] = clampByte(b)
                         }
-                        let o = (v &* size &+ u) &* 3
-                        dst[o] = clampByte(r); dst[o &+ 1] = clampByte(g); dst[o &+ 2] = clampByte(b)
                     }
                 }
             }
@@ -113,15 +113,8 @@ public enum AffineWarp {
         return out
     }
 
-    /// Keys cubic convolution weights for the taps at offsets −1, 0, 1, 2 from floor(x), fraction `t`.
-    @inline(__always) static func cubicWeights(_ t: Double) -> SIMD4<Double> {
-        let a = -0.75
-        func near(_ x: Double) -> Double { ((a + 2) * x - (a + 3)) * x * x + 1 }          // |x| ≤ 1
-        func far(_ x: Double) -> Double { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }       // 1 < |x| < 2
-        return SIMD4(far(1 + t), near(t), near(1 - t), far(2 - t))
-    }
-
+    /// Rounded to the nearest level (halves up; the values are never negative), clamped to 0…255.
     @inline(__always) static func clampByte(_ v: Double) -> UInt8 {
-        UInt8(max(0, min(255, v.rounded())))
+        UInt8(max(0, min(255, (v + 0.5).rounded(.down))))
     }
 }

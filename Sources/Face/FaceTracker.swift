@@ -1,5 +1,5 @@
-// Following faces through a video: periodic full-frame detection, cheap re-detection around each track in
-// between, landmarks, the choice of the subject, temporally smoothed alignment and the 112×112 crop.
+// Following faces through a video: periodic full-frame MTCNN detection, O-Net refinement of every track on its
+// previous box in between, the choice of the subject, One-Euro smoothing of its five points and the 112×112 crop.
 import Foundation
 import Media
 
@@ -35,25 +35,41 @@ public enum SubjectSelection: Sendable, Equatable, CustomStringConvertible {
 }
 
 public struct FaceTrackerConfig: Sendable {
-    public var detector = FaceDetectorConfig()
-    /// Full-frame detection every this many frames (tracks are re-detected locally in between).
+    /// Full-frame detection every this many frames; in between, each track is refined by O-Net on its previous box.
     public var detectionInterval: Int = 8
-    /// Frames a track survives without any detection before it is dropped.
+    /// When the refinement loses a track, a full detection runs this many frames later instead of waiting for the
+    /// schedule (a small or fast face the refinement could not follow is found again at once).
+    public var lostTrackDetectionDelay: Int = 2
+    /// Smallest face the full-frame detection searches, in frame pixels; nil = scaled with the frame,
+    /// `FaceTrackerConfig.scaledMinFace` (20 px at 360 lines, 60 px at 1080).
+    public var minFaceSize: Double?
+    /// O-Net probability a track's refinement needs for the face to count as found in that frame (MTCNN's O-Net
+    /// threshold).
+    public var trackThreshold: Double = 0.7
+    /// Probability a full-frame detection needs to start a new track: on the evaluation set every face scores ≥ 0.96
+    /// and the one stray detection on the face-free scenes 0.929 (docs/face.md).
+    public var startThreshold: Double = 0.95
+    /// Frames a track survives without being found before it is dropped.
     public var maxMissedFrames: Int = 12
-    /// Frames in a row the subject's crop may come from its landmarks alone (no detection) before the frame
-    /// counts as "no face": bridges short detector drop-outs, at the risk of that many background crops after a cut.
+    /// Frames in a row the subject's crop may come from its last points alone (not found) before the frame counts
+    /// as "no face": bridges short drop-outs, at the risk of that many background crops after a cut.
     public var maxBridgedFrames: Int = 2
     /// A new face appearing within this many frames of a lost track, at its place and size, gets its id back.
     public var reidentifyFrames: Int = 75
     public var subject: SubjectSelection = .primary
     /// Crop template; `zoom` < 1 leaves more margin (see docs/face.md on the Aff-Wild2 scale).
     public var template = AlignmentTemplate.fivePoint112()
-    /// Temporal smoothing of the alignment points (One-Euro filter); false = raw per-frame alignment.
+    /// Temporal smoothing of the five points (One-Euro filter); false = raw per-frame alignment.
     public var smoothing: Bool = true
-    /// Tuned on a still face under noise vs a moving, tilting face (FaceTests `tuneSmoothing`, docs/face.md).
     public var smoothingMinCutoff: Double = 1.0   // Hz
-    public var smoothingBeta: Double = 10.0       // per (inter-ocular distances per second)
+    public var smoothingBeta: Double = 3.0        // per (inter-ocular distances per second); tuned: docs/face.md
     public init() {}
+
+    /// The full-frame detection's smallest face for a frame: 20 px (MTCNN's default) per 360 lines of the shorter
+    /// side, never below 20 — so the pyramid always starts at a ~216-line image and costs about the same at any size.
+    public static func scaledMinFace(width: Int, height: Int) -> Double {
+        max(20, Double(min(width, height)) / 18)
+    }
 }
 
 /// What the tracker knows about the subject in one frame.
@@ -61,104 +77,96 @@ public struct FaceResult: Sendable {
     /// 112×112 RGB crop (black when no face).
     public var crop: RGBImage
     public var found: Bool
-    /// Face box in source-frame pixels (the landmark model's box), zero when not found.
+    /// The subject's MTCNN box in source-frame pixels (its probability in `score`); zero when not found.
     public var box: FaceBox
-    /// Detection support (grouped window count of the latest detection of this track), 0 when not found.
+    /// O-Net's face probability of the latest detection or refinement of the subject, 0 when not found.
     public var score: Double
-    /// 68 iBUG landmarks in source-frame pixels (empty when not found).
-    public var landmarks: [(x: Float, y: Float)]
+    /// The five points (eyes, nose tip, mouth corners) of this frame's detection/refinement; the last ones when the
+    /// crop is bridged; empty when not found.
+    public var landmarks: [FacePoint]
+    /// The (smoothed) five points the crop was made from; empty when not found.
+    public var alignmentPoints: [FacePoint]
     /// Crop pixel → source-frame pixel (identity when not found).
     public var cropToSource: SimilarityTransform
     /// The subject's track id (0 when none).
     public var trackID: Int
-    /// True when this frame's box came from a detection (full or local) rather than from the landmarks alone.
+    /// True when the subject was found in this frame (detection or refinement), false when its crop is bridged.
     public var detected: Bool
 }
 
 struct Track {
     let id: Int
     var box: FaceBox
-    var landmarks: [(x: Float, y: Float)] = []
+    var landmarks: [FacePoint]
     var hits: Int = 1
     var missed: Int = 0
-    var lastScore: Double
     var firstFrame: Int
 }
 
-/// Streaming face tracker: call `process` once per decoded frame, in order. Memory is constant per frame.
+/// Streaming face tracker, one per input: call `process` once per decoded frame, in order. Memory is constant per
+/// frame. The models are shared (read-only) between trackers.
 public final class FaceTracker {
     public let config: FaceTrackerConfig
-    let detector: FaceDetector
-    let predictor: ShapePredictor
+    public let models: FaceModels
+    let workspace = MTCNNWorkspace()
     var tracks: [Track] = []
     var nextID = 1
     var subjectID: Int?
     var frameCount = 0
-    var fallbackCycle = 0
+    /// The frame of the last full detection, and the frame an early one is due (a track was lost).
+    var lastDetection = Int.min / 2
+    var earlyDetection: Int?
     var filter = OneEuroPoints()
     var lastTime: Double?
     var history: [Int: (first: Int, last: Int, hits: Int, widthSum: Double)] = [:]
     /// Tracks dropped in the last `reidentifyFrames` frames, with the frame they were dropped at.
     var recentlyLost: [(track: Track, frame: Int)] = []
 
-    public init(config: FaceTrackerConfig = FaceTrackerConfig(), detector: FaceDetector, predictor: ShapePredictor) {
+    public init(models: FaceModels, config: FaceTrackerConfig = FaceTrackerConfig()) {
+        self.models = models
         self.config = config
-        self.detector = detector
-        self.predictor = predictor
     }
 
-    /// Loads the cascades (opencv-data) and the landmark model (libdlib-data) from their Debian paths.
-    public convenience init(config: FaceTrackerConfig = FaceTrackerConfig()) throws {
-        let d = try FaceDetector(config: config.detector)
-        let p = try ShapePredictor(contentsOfFile: FaceModelPaths.landmarks)
-        guard p.landmarkCount == 68 else {
-            throw ShapePredictorError("\(FaceModelPaths.landmarks): \(p.landmarkCount) landmarks, the aligner needs the 68-point iBUG model")
-        }
-        self.init(config: config, detector: d, predictor: p)
-    }
-
-    /// Every track seen so far: frames of first and last detection (0-based), detections, mean detector box width.
+    /// Every track seen so far: frames of first and last detection (0-based), frames found, mean box width.
     public var seenTracks: [(id: Int, first: Int, last: Int, hits: Int, meanWidth: Double)] {
         history.sorted { $0.key < $1.key }.map { ($0.key, $0.value.first, $0.value.last, $0.value.hits, $0.value.widthSum / Double(max(1, $0.value.hits))) }
     }
 
-    /// Tracks currently alive: (id, box, frames seen).
+    /// Tracks currently alive: (id, box, frames found).
     public var activeTracks: [(id: Int, box: FaceBox, hits: Int)] { tracks.map { ($0.id, $0.box, $0.hits) } }
 
-    /// Processes the next decoded frame; `threads` workers for detection (the result does not depend on it).
+    /// Processes the next decoded frame with up to `threads` threads.
     public func process(_ frame: VideoFrame, threads: Int) -> FaceResult {
-        process(rgb: frame.image.pixels, width: frame.image.width, height: frame.image.height, time: frame.time, threads: threads)
+        process(frame.image, time: frame.time, threads: threads)
     }
 
-    /// Processes one frame of packed RGB (row-major, no padding). `time` in seconds (for smoothing).
-    public func process(rgb: [UInt8], width: Int, height: Int, time: Double, threads: Int) -> FaceResult {
+    /// Processes one RGB frame; `time` in seconds (for smoothing).
+    public func process(_ image: RGBImage, time: Double, threads: Int) -> FaceResult {
         defer { frameCount += 1 }
         let size = config.template.size
-        let none = FaceResult(crop: RGBImage(black: size, size), found: false,
-                              box: FaceBox(x: 0, y: 0, width: 0, height: 0), score: 0, landmarks: [], cropToSource: .identity, trackID: 0, detected: false)
-        guard width >= 1, height >= 1, rgb.count == width * height * 3 else { return none }
-        let gray = GrayImage(rgb: rgb, width: width, height: height)
+        let none = FaceResult(crop: RGBImage(black: size, size), found: false, box: FaceBox(x: 0, y: 0, width: 0, height: 0),
+                              score: 0, landmarks: [], alignmentPoints: [], cropToSource: .identity, trackID: 0, detected: false)
+        guard image.width >= 1, image.height >= 1, image.pixels.count == image.width * image.height * 3 else { return none }
 
-        var detectedIDs = Set<Int>()
-        // Full detection on schedule: the frontal pass, and when it finds nothing one of the fallback passes
-        // (roll views; profile and mirrored profile when enabled) in turn, so a detection frame costs at most two passes.
+        var found = Set<Int>()
         let interval = max(1, config.detectionInterval)
-        if frameCount % interval == 0 {
-            let boxes = detector.detect(gray, fallbackPass: fallbackCycle, threads: threads)
-            fallbackCycle += 1
-            associate(boxes, detected: &detectedIDs)
-            // Tracks the full-frame pass missed (small, turned or tilted faces) still get a local look.
-            for k in tracks.indices where !detectedIDs.contains(tracks[k].id) && tracks[k].firstFrame != frameCount {
-                redetectLocally(gray, track: k, detected: &detectedIDs, threads: threads)
-            }
-        } else {
-            // Local re-detection around each track at its own scale.
-            for k in tracks.indices {
-                redetectLocally(gray, track: k, detected: &detectedIDs, threads: threads)
-            }
+        var toRefine = Array(tracks.indices)
+        if frameCount % interval == 0 || earlyDetection.map({ frameCount >= $0 }) == true {
+            lastDetection = frameCount
+            earlyDetection = nil
+            var options = MTCNN.Options()
+            options.minFaceSize = config.minFaceSize ?? FaceTrackerConfig.scaledMinFace(width: image.width, height: image.height)
+            let detections = models.detector.detect(image, options: options, threads: threads, workspace: workspace)
+            let matched = associate(detections, found: &found)
+            toRefine = toRefine.filter { !matched.contains($0) }
         }
-        for k in tracks.indices where !detectedIDs.contains(tracks[k].id) { tracks[k].missed += 1 }
-        for t in tracks where detectedIDs.contains(t.id) {
+        refine(image, tracks: toRefine, found: &found, threads: threads)
+        if toRefine.contains(where: { !found.contains(tracks[$0].id) }) && earlyDetection == nil {
+            earlyDetection = max(frameCount + 1, lastDetection + max(1, config.lostTrackDetectionDelay))
+        }
+        removeDuplicates(found: &found)
+        for k in tracks.indices where !found.contains(tracks[k].id) { tracks[k].missed += 1 }
+        for t in tracks where found.contains(t.id) {
             var h = history[t.id] ?? (frameCount, frameCount, 0, 0)
             h.last = frameCount; h.hits += 1; h.widthSum += t.box.width
             history[t.id] = h
@@ -172,105 +180,115 @@ public final class FaceTracker {
             filter.reset()
             return none
         }
-        // A track that was not re-detected this frame keeps following its landmarks for a few frames.
-        let wasDetected = detectedIDs.contains(sid)
-        if !wasDetected && tracks[k].missed > config.maxBridgedFrames {
+        // A subject not found in this frame keeps its last points for a few frames (bridging drop-outs).
+        let wasFound = found.contains(sid)
+        if !wasFound && tracks[k].missed > config.maxBridgedFrames {
             filter.reset()
             return none
         }
-        let startBox = wasDetected ? tracks[k].box : (tracks[k].landmarks.isEmpty ? tracks[k].box : predictor.expectedBox(for: tracks[k].landmarks))
-        let refined = predictor.predictRefined(gray, box: startBox, refinements: 2)
-        tracks[k].landmarks = refined.landmarks
-
-        var points = fivePoints(fromIBUG68: refined.landmarks)
+        let raw = tracks[k].landmarks
+        var points = raw
         if config.smoothing {
             let dt = lastTime.map { max(1e-3, time - $0) } ?? 1.0 / 30
             let eyeDistance = hypot(points[1].x - points[0].x, points[1].y - points[0].y)
             points = filter.filter(points, dt: dt, unit: max(1, eyeDistance), minCutoff: config.smoothingMinCutoff, beta: config.smoothingBeta)
         }
         lastTime = time
-        guard let toTemplate = SimilarityTransform.estimate(from: points, to: config.template.points) else { return none }
-        let crop = AffineWarp.warpRGB(rgb, width: width, height: height, toSource: toTemplate.inverse, size: size)
-        let lmBox = refined.box
-        let box = FaceBox(x: lmBox.x, y: lmBox.y, width: lmBox.width, height: lmBox.height, score: tracks[k].lastScore)
-        return FaceResult(crop: RGBImage(width: size, height: size, pixels: crop), found: true, box: box, score: tracks[k].lastScore,
-                          landmarks: refined.landmarks, cropToSource: toTemplate.inverse, trackID: sid, detected: wasDetected)
+        guard let toTemplate = SimilarityTransform.estimate(from: points.map { ($0.x, $0.y) }, to: config.template.points) else { return none }
+        let crop = AffineWarp.warpRGB(image.pixels, width: image.width, height: image.height, toSource: toTemplate.inverse, size: size)
+        let t = tracks[k]
+        return FaceResult(crop: RGBImage(width: size, height: size, pixels: crop), found: true, box: t.box, score: t.box.score,
+                          landmarks: raw, alignmentPoints: points, cropToSource: toTemplate.inverse, trackID: sid, detected: wasFound)
     }
 
     var currentSubject: Track? { subjectID.flatMap { id in tracks.first { $0.id == id } } }
 
-    /// Matches detections to tracks greedily by IoU (≥ 0.3); unmatched detections start new tracks.
-    func associate(_ boxes: [FaceBox], detected: inout Set<Int>) {
-        var pairs: [(iou: Double, track: Int, box: Int)] = []
+    /// Matches full-frame detections to tracks greedily by IoU (≥ 0.3); unmatched detections with probability ≥
+    /// `startThreshold` start tracks (or take back a recently lost one's id). Returns the indices of matched tracks.
+    func associate(_ detections: [FaceDetection], found: inout Set<Int>) -> Set<Int> {
+        var pairs: [(iou: Double, track: Int, detection: Int)] = []
         for (ti, t) in tracks.enumerated() {
-            // Tracks keep detector boxes (full-frame or local), so like is compared with like.
-            for (bi, b) in boxes.enumerated() {
-                let iou = t.box.iou(b)
-                if iou >= 0.3 { pairs.append((iou, ti, bi)) }
+            for (di, d) in detections.enumerated() {
+                let iou = t.box.iou(d.box)
+                if iou >= 0.3 { pairs.append((iou, ti, di)) }
             }
         }
         pairs.sort { $0.iou > $1.iou }
-        var usedT = Set<Int>(), usedB = Set<Int>()
-        for p in pairs where !usedT.contains(p.track) && !usedB.contains(p.box) {
-            usedT.insert(p.track); usedB.insert(p.box)
-            tracks[p.track].box = boxes[p.box]
-            tracks[p.track].lastScore = boxes[p.box].score
-            tracks[p.track].hits += 1
-            tracks[p.track].missed = 0
-            detected.insert(tracks[p.track].id)
+        var usedT = Set<Int>(), usedD = Set<Int>()
+        for p in pairs where !usedT.contains(p.track) && !usedD.contains(p.detection) {
+            usedT.insert(p.track); usedD.insert(p.detection)
+            update(p.track, with: detections[p.detection])
+            found.insert(tracks[p.track].id)
         }
-        for (bi, b) in boxes.enumerated() where !usedB.contains(bi) {
+        // Tracks the refinement lost: a detection of about the same size not far from where the track was last seen
+        // (within 0.6 widths, plus half a width per frame since) is the same face, moved.
+        for (ti, t) in tracks.enumerated() where !usedT.contains(ti) && t.missed > 0 {
+            let reach = 0.6 + 0.5 * Double(t.missed)
+            let near = detections.indices.filter { !usedD.contains($0) && Self.sameFace(t.box, detections[$0].box, reach: reach) }
+            guard let di = near.min(by: { Self.distance(t.box, detections[$0].box) < Self.distance(t.box, detections[$1].box) }) else { continue }
+            usedT.insert(ti); usedD.insert(di)
+            update(ti, with: detections[di])
+            found.insert(tracks[ti].id)
+        }
+        for (di, d) in detections.enumerated() where !usedD.contains(di) && d.score >= config.startThreshold {
             // A face reappearing where a track was recently lost, at a similar size, takes that track's id back.
-            if let j = recentlyLost.indices.filter({ Self.sameFace(recentlyLost[$0].track.box, b) })
+            if let j = recentlyLost.indices.filter({ Self.sameFace(recentlyLost[$0].track.box, d.box) })
                 .max(by: { recentlyLost[$0].frame < recentlyLost[$1].frame }) {
                 var t = recentlyLost.remove(at: j).track
-                t.box = b; t.lastScore = b.score; t.hits += 1; t.missed = 0; t.landmarks = []
+                t.box = d.box; t.landmarks = d.landmarks; t.hits += 1; t.missed = 0
                 tracks.append(t)
-                detected.insert(t.id)
+                found.insert(t.id)
                 continue
             }
-            tracks.append(Track(id: nextID, box: b, lastScore: b.score, firstFrame: frameCount))
-            detected.insert(nextID)
+            tracks.append(Track(id: nextID, box: d.box, landmarks: d.landmarks, firstFrame: frameCount))
+            found.insert(nextID)
             nextID += 1
         }
+        return usedT
     }
 
-    /// Centres within 0.6 face widths and widths within a factor 1.5.
-    static func sameFace(_ a: FaceBox, _ b: FaceBox) -> Bool {
-        let ratio = a.width / max(1, b.width)
-        return hypot(a.centerX - b.centerX, a.centerY - b.centerY) < 0.6 * max(a.width, b.width) && ratio > 1 / 1.5 && ratio < 1.5
+    /// O-Net on each listed track's previous box: the track moves to the regressed box and its landmarks when the
+    /// probability reaches `trackThreshold`.
+    func refine(_ image: RGBImage, tracks indices: [Int], found: inout Set<Int>, threads: Int) {
+        guard !indices.isEmpty else { return }
+        let results = models.detector.refine(image, boxes: indices.map { tracks[$0].box }, threads: threads, workspace: workspace)
+        for (k, r) in zip(indices, results) {
+            guard let r, r.score >= config.trackThreshold else { continue }
+            update(k, with: r)
+            found.insert(tracks[k].id)
+        }
     }
 
-    /// Looks for track k's face around its last box and, when found, moves the track there.
-    private func redetectLocally(_ gray: GrayImage, track k: Int, detected: inout Set<Int>, threads: Int) {
-        guard let b = localDetect(gray, track: tracks[k], threads: threads) else { return }
-        tracks[k].box = b
-        tracks[k].lastScore = b.score
+    func update(_ k: Int, with d: FaceDetection) {
+        tracks[k].box = d.box
+        tracks[k].landmarks = d.landmarks
         tracks[k].hits += 1
         tracks[k].missed = 0
-        detected.insert(tracks[k].id)
     }
 
-    /// The best detection near a track: a view 1.6× the face, scaled so the face spans ~1.5 cascade windows and
-    /// rotated to level the eyes of the track's last landmarks (so a tilted head is still a frontal face).
-    func localDetect(_ gray: GrayImage, track: Track, threads: Int) -> FaceBox? {
-        let box = track.box
-        var angle = 0.0
-        if track.landmarks.count == 68 {
-            let p = fivePoints(fromIBUG68: track.landmarks)
-            angle = atan2(p[1].y - p[0].y, p[1].x - p[0].x)
+    /// Two tracks refined onto the same face (IoU > 0.5): the one found more often stays (the older on a tie).
+    func removeDuplicates(found: inout Set<Int>) {
+        var drop = Set<Int>()
+        for i in tracks.indices {
+            for j in tracks.indices where j > i && !drop.contains(tracks[i].id) && !drop.contains(tracks[j].id) {
+                guard found.contains(tracks[i].id), found.contains(tracks[j].id), tracks[i].box.iou(tracks[j].box) > 0.5 else { continue }
+                let weaker = tracks[i].hits >= tracks[j].hits ? j : i
+                drop.insert(tracks[weaker].id)
+            }
         }
-        let window = Double(max(detector.frontal.windowWidth, detector.frontal.windowHeight))
-        let side = Int((1.6 * window * 1.5).rounded())                  // view pixels
-        let k = box.width / (1.5 * window)                             // source pixels per view pixel
-        // view (u, v) → source: centre of the view on the box centre, rotated by the head's roll.
-        let a = k * cos(angle), b = k * sin(angle)
-        let half = Double(side) / 2
-        let t = SimilarityTransform(a: a, b: b, tx: box.centerX - (a * half - b * half), ty: box.centerY - (b * half + a * half))
-        let found = detector.detect(gray, view: t, width: side, height: side, minFace: 0.6 * 1.5 * window, maxFace: 1.6 * 1.5 * window,
-                                    threads: threads)
-        return found.max { $0.iou(box) < $1.iou(box) }.flatMap { $0.iou(box) > 0.2 ? $0 : nil }
+        guard !drop.isEmpty else { return }
+        tracks.removeAll { drop.contains($0.id) }
+        found.subtract(drop)
+        if let s = subjectID, drop.contains(s) { subjectID = nil }
     }
+
+    /// Centres within `reach` face widths and widths within a factor 1.5.
+    static func sameFace(_ a: FaceBox, _ b: FaceBox, reach: Double = 0.6) -> Bool {
+        let ratio = a.width / max(1, b.width)
+        return distance(a, b) < reach * max(a.width, b.width) && ratio > 1 / 1.5 && ratio < 1.5
+    }
+
+    static func distance(_ a: FaceBox, _ b: FaceBox) -> Double { hypot(a.centerX - b.centerX, a.centerY - b.centerY) }
 
     func chooseSubject() {
         switch config.subject {
@@ -293,22 +311,22 @@ public final class FaceTracker {
         }
     }
 
-    /// Face width × persistence, the persistence saturating after 25 detections (about a second).
+    /// Face width × persistence, the persistence saturating after 25 frames found (about a second).
     func weight(_ t: Track) -> Double { Double(min(t.hits, 25)) / 25 * t.box.width }
 }
 
 /// One-Euro filter (Casiez et al. 2012) over a fixed set of 2-D points, in units of `unit` (face size) so the
 /// cut-off adapts to speed the same way for small and large faces.
 struct OneEuroPoints {
-    var value: [(x: Double, y: Double)] = []
-    var derivative: [(x: Double, y: Double)] = []
+    var value: [FacePoint] = []
+    var derivative: [FacePoint] = []
 
     mutating func reset() { value = []; derivative = [] }
 
-    mutating func filter(_ p: [(x: Double, y: Double)], dt: Double, unit: Double, minCutoff: Double, beta: Double) -> [(x: Double, y: Double)] {
+    mutating func filter(_ p: [FacePoint], dt: Double, unit: Double, minCutoff: Double, beta: Double) -> [FacePoint] {
         if value.count != p.count {
             value = p
-            derivative = p.map { _ in (0, 0) }
+            derivative = p.map { _ in FacePoint(x: 0, y: 0) }
             return p
         }
         func alpha(_ cutoff: Double) -> Double {
@@ -319,10 +337,10 @@ struct OneEuroPoints {
         var out = p
         for i in 0..<p.count {
             let dx = (p[i].x - value[i].x) / dt / unit, dy = (p[i].y - value[i].y) / dt / unit
-            derivative[i] = (derivative[i].x + dAlpha * (dx - derivative[i].x), derivative[i].y + dAlpha * (dy - derivative[i].y))
+            derivative[i] = FacePoint(x: derivative[i].x + dAlpha * (dx - derivative[i].x), y: derivative[i].y + dAlpha * (dy - derivative[i].y))
             let speed = hypot(derivative[i].x, derivative[i].y)
             let a = alpha(minCutoff + beta * speed)
-            value[i] = (value[i].x + a * (p[i].x - value[i].x), value[i].y + a * (p[i].y - value[i].y))
+            value[i] = FacePoint(x: value[i].x + a * (p[i].x - value[i].x), y: value[i].y + a * (p[i].y - value[i].y))
             out[i] = value[i]
         }
         return out

@@ -1,10 +1,13 @@
 /// Pooling on channels-last activations.
 public enum Pooling {
     /// Max pooling over H and W (kernel k, stride s, padding p; padded taps never win), per frame and channel.
+    /// `ceilMode`: PyTorch's `ceil_mode=True` — the output size rounds up, so a last, partial window at the bottom/right
+    /// edge is pooled over the taps that exist (unless it would start in the right/bottom padding).
     public static func maxPool2D(_ x: UnsafePointer<Float>, _ sh: ActivationShape, kernel k: Int, stride s: Int, padding p: Int,
-                                 into y: UnsafeMutablePointer<Float>) -> ActivationShape {
+                                 ceilMode: Bool = false, into y: UnsafeMutablePointer<Float>) -> ActivationShape {
         precondition(k > 0 && s > 0 && p >= 0 && 2 * p < k + 1, "max pool kernel \(k) stride \(s) padding \(p)")
-        let oh = (sh.h + 2 * p - k) / s + 1, ow = (sh.w + 2 * p - k) / s + 1
+        let oh = pooledSize(sh.h, kernel: k, stride: s, padding: p, ceilMode: ceilMode)
+        let ow = pooledSize(sh.w, kernel: k, stride: s, padding: p, ceilMode: ceilMode)
         let o = ActivationShape(n: sh.n, t: sh.t, h: oh, w: ow, c: sh.c)
         let c = sh.c
         for f in 0..<(sh.n &* sh.t) {
@@ -26,6 +29,14 @@ public enum Pooling {
             }
         }
         return o
+    }
+
+    /// Output length of a pooling along one axis (ATen's `pooling_output_shape`, dilation 1).
+    public static func pooledSize(_ n: Int, kernel k: Int, stride s: Int, padding p: Int, ceilMode: Bool) -> Int {
+        var out = (n + 2 * p - k + (ceilMode ? s - 1 : 0)) / s + 1
+        // With ceil_mode the last window must start inside the input or the left padding.
+        if ceilMode && (out - 1) * s >= n + p { out -= 1 }
+        return out
     }
 
     /// Mean over all positions of each sample: (N, T, H, W, C) → (N, C).

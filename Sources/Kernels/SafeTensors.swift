@@ -46,10 +46,22 @@ public struct SafeTensorsFile: Sendable {
     public static let maxHeaderBytes = 100_000_000
 
     public init(path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw SafeTensorsError("\(path): no such file") }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw SafeTensorsError("\(path): no such file (check the path)")
+        }
+        guard !isDir.boolValue else { throw SafeTensorsError("\(path): is a folder, not a safetensors file (give the file itself)") }
+        guard access(path, R_OK) == 0 else {
+            throw SafeTensorsError("\(path): cannot read: \(String(cString: strerror(errno))) (check its permissions)")
+        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            throw SafeTensorsError("\(path): cannot read (\(error.localizedDescription))")
+            // Foundation's own text never reaches the user: the POSIX reason when there is one.
+            let ns = error as NSError
+            let code = ns.domain == NSPOSIXErrorDomain ? Int32(ns.code)
+                : (ns.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? Int32($0.code) : nil }
+            throw SafeTensorsError("\(path): cannot read: \(code.map { String(cString: strerror($0)) } ?? "the file cannot be mapped") "
+                                   + "(check the file and the disk)")
         }
         try self.init(data: data, path: path)
     }
@@ -57,7 +69,10 @@ public struct SafeTensorsFile: Sendable {
     public init(data: Data, path: String = "<memory>") throws {
         self.path = path
         self.bytes = data
-        func fail(_ why: String) -> SafeTensorsError { SafeTensorsError("\(path): not a valid safetensors file: \(why)") }
+        func fail(_ why: String) -> SafeTensorsError {
+            SafeTensorsError("\(path): not a valid safetensors file: \(why) (the file is damaged or of another kind; weights come "
+                             + "from `emopipe convert`, see docs/weights.md)")
+        }
         guard data.count >= 8 else { throw fail("shorter than the 8-byte header length") }
         var n: UInt64 = 0
         for i in 0..<8 { n |= UInt64(data[data.startIndex + i]) << (8 * UInt64(i)) }
@@ -89,15 +104,20 @@ public struct SafeTensorsFile: Sendable {
             }
             guard let rawShape = info["shape"] as? [Any], rawShape.count <= 16 else { throw fail("entry \(key) has no valid shape") }
             var shape: [Int] = []
-            var elements = 1
             for d in rawShape {
                 guard let num = d as? NSNumber, num.doubleValue == Double(num.int64Value), num.int64Value >= 0,
                       num.int64Value < Int64(Int32.max) else { throw fail("entry \(key) has a bad dimension \(d)") }
-                let dim = num.intValue
-                let (p, overflow) = elements.multipliedReportingOverflow(by: dim)
-                guard !overflow, p <= dataLength else { throw fail("entry \(key) declares more elements than the file holds") }
-                elements = p
-                shape.append(dim)
+                shape.append(num.intValue)
+            }
+            // A dimension of 0 makes an empty tensor (no bytes), whatever the others are; otherwise the running product
+            // only grows, so it can be bounded by the data section as it goes (no overflow on a hostile shape).
+            var elements = shape.contains(0) ? 0 : 1
+            if elements > 0 {
+                for dim in shape {
+                    let (p, overflow) = elements.multipliedReportingOverflow(by: dim)
+                    guard !overflow, p <= dataLength else { throw fail("entry \(key) declares more elements than the file holds") }
+                    elements = p
+                }
             }
             guard let offsets = info["data_offsets"] as? [Any], offsets.count == 2,
                   let b = (offsets[0] as? NSNumber)?.int64Value, let e = (offsets[1] as? NSNumber)?.int64Value,
@@ -160,6 +180,27 @@ public struct SafeTensorsFile: Sendable {
         return t
     }
 
+    /// The index of the first element of a float tensor (F32, F16, BF16, F64) that is NaN or infinite, read from the
+    /// raw bytes without converting; nil when every element is finite or the tensor is not of a float type.
+    public func firstNonFinite(_ name: String) throws -> Int? {
+        let e = try entry(name)
+        return withBytes(e) { raw -> Int? in
+            switch e.dtype {
+            case .f32:
+                for i in 0..<e.count where raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 { return i }
+            case .f16:
+                for i in 0..<e.count where raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self) & 0x7C00 == 0x7C00 { return i }
+            case .bf16:
+                for i in 0..<e.count where raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self) & 0x7F80 == 0x7F80 { return i }
+            case .f64:
+                for i in 0..<e.count where raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self) & 0x7FF0_0000_0000_0000 == 0x7FF0_0000_0000_0000 { return i }
+            case .i64, .i32, .u8, .bool:
+                break
+            }
+            return nil
+        }
+    }
+
     /// An I64 tensor's values.
     public func int64s(_ name: String) throws -> [Int64] {
         let e = try entry(name)
@@ -198,8 +239,8 @@ public struct SafeTensorsFile: Sendable {
 
 /// Writes safetensors files. Tensors keep the order given; the file is written atomically
 /// (a temporary file in the same folder, renamed into place), so a failure leaves no output.
-public struct SafeTensorsWriter {
-    public struct Item {
+public struct SafeTensorsWriter: Sendable {
+    public struct Item: Sendable {
         public let name: String
         public let dtype: SafeTensorsDType
         public let shape: [Int]
@@ -268,24 +309,6 @@ public struct SafeTensorsWriter {
     /// Writes the file atomically.
     public func write(to path: String) throws {
         try writeAtomically(try serialized(), to: path)
-    }
-}
-
-/// Writes `data` to a temporary file beside `path` and renames it into place.
-public func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let dir = url.deletingLastPathComponent()
-    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    do {
-        try data.write(to: tmp)
-    } catch {
-        try? FileManager.default.removeItem(at: tmp)
-        throw SafeTensorsError("\(path): cannot write (\(error.localizedDescription))")
-    }
-    if rename(tmp.path, url.path) != 0 {
-        let why = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: tmp)
-        throw SafeTensorsError("\(path): cannot write (\(why))")
     }
 }
 

@@ -59,11 +59,31 @@ public final class Tensor: @unchecked Sendable {
         return t
     }
 
+    /// The index of the first NaN or infinite element, nil when all are finite (`Kernels.firstNonFinite`).
+    public func firstNonFinite() -> Int? { Kernels.firstNonFinite(pointer, count: count) }
+
     public static func shapeString(_ s: [Int]) -> String { "(" + s.map(String.init).joined(separator: ",") + ")" }
 }
 
 extension Tensor: CustomStringConvertible {
     public var description: String { "Tensor\(Tensor.shapeString(shape))" }
+}
+
+/// The index of the first NaN or infinite value of `count` floats, nil when all are finite. A cheap pass (about the cost
+/// of a copy): what loaders and callers of a model use to refuse numbers that would otherwise turn into clipped rows.
+public func firstNonFinite(_ p: UnsafePointer<Float>, count: Int) -> Int? {
+    var i = 0
+    // Blocks of 16: one vector test per block, the exact element only when a block holds one.
+    while i &+ 16 <= count {
+        let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+        if any((v - v) .!= 0) { break }   // x − x is 0 for finite x, NaN for NaN and ±Inf
+        i &+= 16
+    }
+    while i < count {
+        if !p[i].isFinite { return i }
+        i &+= 1
+    }
+    return nil
 }
 
 /// Largest absolute difference between two equally shaped tensors.

@@ -11,8 +11,12 @@ public struct AudioTrack: Sendable {
 /// Streaming audio decoder for the first audio stream of a file: downmixed to mono and resampled to float at
 /// `sampleRate` by libswresample (FFmpeg's default rematrix and resampler, as `ffmpeg -ac 1 -ar 44100` does),
 /// aligned so that sample 0 sits at `alignTo` seconds of stream time (the first video frame's PTS): silence is
-/// prepended when the audio starts later, samples are dropped when it starts earlier.
+/// prepended when the audio starts later, samples are dropped when it starts earlier. `MediaInput.open` gives one that
+/// shares its input with the video decoder; `open(path:)` opens a file for its audio alone.
 public final class AudioDecoder {
+    /// The rate the models' audio path needs (the reference's `ffmpeg -ar 44100`).
+    public static let defaultSampleRate = 44100
+
     public let path: String
     public let sampleRate: Int
     public let codecName: String
@@ -20,7 +24,7 @@ public final class AudioDecoder {
     public let sourceChannels: Int
     public private(set) var corruptPackets = 0
 
-    private let input: FormatInput
+    private let demuxer: Demuxer
     private let streamIndex: Int32
     private let timeBase: Double
     private var codec: UnsafeMutablePointer<AVCodecContext>?
@@ -33,6 +37,8 @@ public final class AudioDecoder {
     /// −3 dB per channel) and rounds with lrintf. The official protocol's audio is that wav.
     private let pcm16: Bool
     private var alignmentResolved = false
+    /// Zeros still to deliver before `buffer` (audio starting after the video): handed out as `read` asks, never
+    /// materialised at once.
     private var pendingSilence = 0
     private var samplesToDrop = 0
     private var draining = false
@@ -40,27 +46,30 @@ public final class AudioDecoder {
     private var finished = false
     private var buffer: [Float] = []
 
-    /// Opens the first audio stream; nil when the file has none (not an error: audio is then missing).
+    /// Opens the first audio stream of `path` (`-`: standard input) for the audio alone; nil when the file has none
+    /// (not an error: audio is then missing).
     /// `alignTo`: stream time (s) that becomes sample 0; nil → the video stream's start time, or the audio's own start;
     /// `AudioDecoder.ownStart` → the first decoded sample, whatever its time (what `ffmpeg -i VIDEO OUT.wav` writes).
     /// `pcm16`: the samples of a 16-bit wav made by the ffmpeg command (see `pcm16` above), as floats.
-    public static func open(path: String, sampleRate: Int = 44100, alignTo: Double? = nil, pcm16: Bool = false) throws -> AudioDecoder? {
-        let input = try FormatInput(path: path)
+    public static func open(path: String, sampleRate: Int = defaultSampleRate, alignTo: Double? = nil, pcm16: Bool = false) throws -> AudioDecoder? {
+        let demuxer = try Demuxer(path: path)
+        let input = demuxer.input
         guard let ai = input.bestStream(AVMEDIA_TYPE_AUDIO) else { return nil }
         var align = alignTo
         if align == nil, let vi = input.bestStream(AVMEDIA_TYPE_VIDEO) {
             let st = input.stream(vi)
             if st.pointee.start_time != CFF_AV_NOPTS_VALUE { align = Double(st.pointee.start_time) * st.pointee.time_base.seconds }
         }
-        return try AudioDecoder(input: input, stream: ai, sampleRate: sampleRate, alignTo: align, pcm16: pcm16)
+        return try AudioDecoder(demuxer, stream: ai, sampleRate: sampleRate, alignTo: align, pcm16: pcm16)
     }
 
     /// `alignTo` value for "sample 0 is the first decoded sample" (no silence added, nothing dropped).
     public static let ownStart = -Double.infinity
 
-    private init(input: FormatInput, stream: Int32, sampleRate: Int, alignTo: Double?, pcm16: Bool) throws {
+    init(_ demuxer: Demuxer, stream: Int32, sampleRate: Int, alignTo: Double?, pcm16: Bool = false) throws {
+        let input = demuxer.input
         self.pcm16 = pcm16
-        self.input = input
+        self.demuxer = demuxer
         self.path = input.path
         self.streamIndex = stream
         self.sampleRate = sampleRate
@@ -75,24 +84,34 @@ public final class AudioDecoder {
         packet = av_packet_alloc()
         frame = av_frame_alloc()
         guard sourceSampleRate > 0, sourceChannels > 0 else {
-            throw MediaError(.decodeFailed, path, "the audio stream declares no sample rate or channels")
+            throw MediaError(.decodeFailed, path, "the audio stream declares no sample rate or channels", fix: "re-encode it, e.g. ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4")
         }
+        demuxer.subscribe(stream)
     }
 
     deinit {
+        demuxer.unsubscribe(streamIndex)
         av_frame_free(&frame)
         av_packet_free(&packet)
         avcodec_free_context(&codec)
         swr_free(&swr)
     }
 
+    /// Audio packets given up because they lay too far from the video in a shared input (`MediaInput`): 0 when the
+    /// audio track really ended where decoding stopped; more means the samples after that point are missing.
+    /// Final once the video has been read to its end.
+    public var lostPackets: Int { demuxer.lostPackets(streamIndex) }
+
     /// Up to `maxSamples` further aligned samples; an empty array at the end of the stream.
     public func read(maxSamples: Int = 1 << 16) throws -> [Float] {
-        while buffer.count < maxSamples && !finished {
+        while pendingSilence + buffer.count < maxSamples && !finished {
             try decodeMore()
         }
-        let n = min(maxSamples, buffer.count)
-        let out = Array(buffer.prefix(n))
+        let zeros = min(maxSamples, pendingSilence)
+        pendingSilence -= zeros
+        let n = min(maxSamples - zeros, buffer.count)
+        var out = [Float](repeating: 0, count: zeros)
+        out += buffer.prefix(n)
         buffer.removeFirst(n)
         return out
     }
@@ -122,14 +141,12 @@ public final class AudioDecoder {
         }
         if r != CFF_AVERROR_EAGAIN { corruptPackets += 1; return }
         if draining { flushResampler(); finished = true; return }
-        let rr = av_read_frame(input.ctx, packet)
-        if rr < 0 {
+        guard try demuxer.next(streamIndex, into: packet) else {
             draining = true
             avcodec_send_packet(codec, nil)
             return
         }
         defer { av_packet_unref(packet) }
-        guard packet.pointee.stream_index == streamIndex else { return }
         let s = avcodec_send_packet(codec, packet)
         if s < 0 && s != CFF_AVERROR_EAGAIN && s != CFF_AVERROR_EOF { corruptPackets += 1 }
     }
@@ -146,14 +163,18 @@ public final class AudioDecoder {
         let r = swr_alloc_set_opts2(&swr, &outLayout, pcm16 ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_FLT, Int32(sampleRate),
                                     &inLayout, AVSampleFormat(rawValue: f.pointee.format), f.pointee.sample_rate, 0, nil)
         guard r >= 0, swr_init(swr) >= 0 else {
-            throw MediaError(.decodeFailed, path, "cannot convert the audio to mono \(sampleRate) Hz")
+            throw MediaError(.decodeFailed, path, "cannot convert the audio to mono \(sampleRate) Hz", fix: "re-encode it, e.g. ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4")
         }
     }
 
-    private func resolveAlignment(firstFrameTime: Double) {
+    private func resolveAlignment(firstFrameTime: Double) throws {
         alignmentResolved = true
         guard let alignTo, alignTo.isFinite else { return }
         let offset = firstFrameTime - alignTo
+        guard abs(offset) <= VideoDecoder.maxTimestamp else {
+            throw MediaError(.decodeFailed, path, "the audio starts \(offset) s away from the video, beyond any real recording",
+                             fix: VideoDecoder.damagedTimestampsFix)
+        }
         let n = Int((offset * Double(sampleRate)).rounded())
         if n > 0 { pendingSilence = n } else { samplesToDrop = -n }
     }
@@ -163,7 +184,7 @@ public final class AudioDecoder {
         if !alignmentResolved {
             var ts = f.pointee.best_effort_timestamp
             if ts == CFF_AV_NOPTS_VALUE { ts = f.pointee.pts }
-            resolveAlignment(firstFrameTime: ts == CFF_AV_NOPTS_VALUE ? (alignTo ?? 0) : Double(ts) * timeBase)
+            try resolveAlignment(firstFrameTime: ts == CFF_AV_NOPTS_VALUE ? (alignTo ?? 0) : Double(ts) * timeBase)
         }
         let capacity = Int(swr_get_out_samples(swr, f.pointee.nb_samples)) + 32
         let input = f.pointee.extended_data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { $0 }
@@ -195,10 +216,6 @@ public final class AudioDecoder {
     }
 
     private func append(_ samples: ArraySlice<Float>) {
-        if pendingSilence > 0 {
-            buffer += [Float](repeating: 0, count: pendingSilence)
-            pendingSilence = 0
-        }
         var s = samples
         if samplesToDrop > 0 {
             let d = min(samplesToDrop, s.count)
@@ -211,7 +228,7 @@ public final class AudioDecoder {
 
 /// The whole first audio stream of a file, mono at `sampleRate`, aligned as `AudioDecoder` does;
 /// nil when the file has no audio stream.
-public func decodeAudio(path: String, sampleRate: Int = 44100, alignTo: Double? = nil, pcm16: Bool = false) throws -> AudioTrack? {
+public func decodeAudio(path: String, sampleRate: Int = AudioDecoder.defaultSampleRate, alignTo: Double? = nil, pcm16: Bool = false) throws -> AudioTrack? {
     guard let d = try AudioDecoder.open(path: path, sampleRate: sampleRate, alignTo: alignTo, pcm16: pcm16) else { return nil }
     return AudioTrack(samples: try d.readAll(), sampleRate: sampleRate)
 }

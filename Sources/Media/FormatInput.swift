@@ -1,32 +1,41 @@
 import CFFmpeg
 import Foundation
 
-/// An opened container (AVFormatContext) with its streams probed. Owned by one decoder; not thread-safe.
+/// An opened container (AVFormatContext) with its streams probed. Read through one `Demuxer`; not thread-safe.
 final class FormatInput {
+    /// The path as given; `-` is standard input.
     let path: String
     private(set) var context: UnsafeMutablePointer<AVFormatContext>?
+
+    /// The path that names standard input.
+    static let standardInput = "-"
 
     init(path: String) throws {
         FFmpegLogging.quiet()
         self.path = path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw MediaError(.notFound, path, "no such file")
+        if path != Self.standardInput {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+                throw MediaError(.notFound, path, "no such file", fix: "check the path")
+            }
+            guard !isDir.boolValue else { throw MediaError(.notMedia, path, "is a folder, not a media file", fix: "give a video file") }
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw MediaError(.notFound, path, "cannot be read: permission denied", fix: "check its permissions")
+            }
         }
-        guard !isDir.boolValue else { throw MediaError(.notMedia, path, "is a folder, not a media file") }
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw MediaError(.notFound, path, "cannot be read (permission denied)")
-        }
+        // Standard input through FFmpeg's pipe protocol; a named path through the file protocol explicitly, so that a
+        // file called e.g. `pipe:0` or `http:x` is read as the file it is.
+        let url = path == Self.standardInput ? "pipe:0" : "file:" + path
         var ctx: UnsafeMutablePointer<AVFormatContext>?
-        let r = avformat_open_input(&ctx, path, nil, nil)
+        let r = avformat_open_input(&ctx, url, nil, nil)
         guard r >= 0, let ctx else {
-            throw MediaError(.notMedia, path, "not a media file FFmpeg can read (\(ffmpegErrorString(r)))")
+            throw MediaError(.notMedia, path, "not a media file FFmpeg can read: \(ffmpegErrorString(r))", fix: "give a video file (mp4, mkv, avi, …)")
         }
         context = ctx
         let s = avformat_find_stream_info(ctx, nil)
         if s < 0 {
             avformat_close_input(&context)
-            throw MediaError(.notMedia, path, "not a media file FFmpeg can read (\(ffmpegErrorString(s)))")
+            throw MediaError(.notMedia, path, "not a media file FFmpeg can read: \(ffmpegErrorString(s))", fix: "give a video file (mp4, mkv, avi, …)")
         }
     }
 
@@ -57,7 +66,7 @@ final class FormatInput {
         let id = par.pointee.codec_id
         guard let codec = avcodec_find_decoder(id) else {
             let name = id == AV_CODEC_ID_NONE ? "an unknown codec" : "codec '\(String(cString: avcodec_get_name(id)))'"
-            throw MediaError(.unsupportedCodec, path, "unsupported \(name): this FFmpeg build has no decoder for it; re-encode the file (e.g. ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4)")
+            throw MediaError(.unsupportedCodec, path, "unsupported \(name): this FFmpeg build has no decoder for it", fix: "re-encode it, e.g. ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4")
         }
         guard let c = avcodec_alloc_context3(codec) else { throw MediaError(.decodeFailed, path, "out of memory") }
         var r = avcodec_parameters_to_context(c, par)
@@ -70,10 +79,19 @@ final class FormatInput {
             var opt: UnsafeMutablePointer<AVCodecContext>? = c
             avcodec_free_context(&opt)
             let name = String(cString: avcodec_get_name(id))
-            throw MediaError(.unsupportedCodec, path, "cannot open the '\(name)' decoder (\(ffmpegErrorString(r)))")
+            throw MediaError(.unsupportedCodec, path, "cannot open the '\(name)' decoder: \(ffmpegErrorString(r))", fix: "re-encode it, e.g. ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4")
         }
         return c
     }
+
+    /// The best audio stream, nil when there is none.
+    var audioStream: Int32? { bestStream(AVMEDIA_TYPE_AUDIO) }
+
+    /// False for pipes and FIFOs: nothing may seek back.
+    var seekable: Bool { (ctx.pointee.pb?.pointee.seekable ?? 0) != 0 }
+
+    /// An ISO base media file (MP4, MOV, M4A, 3GP).
+    var isMOV: Bool { ctx.pointee.iformat.map { String(cString: $0.pointee.name).hasPrefix("mov,") } ?? false }
 
     /// Container-level duration in seconds, when known.
     var duration: Double? {

@@ -1,4 +1,5 @@
 import CFFmpeg
+import Kernels
 import Foundation
 
 /// Decodes a still image (JPEG, PNG, BMP, … whatever FFmpeg's image decoders read) to RGB.
@@ -10,13 +11,20 @@ public func decodeImage(path: String) throws -> RGBImage {
 
 /// Writes a PNG (lossless), atomically.
 public func writePNG(_ image: RGBImage, to path: String) throws {
-    try writeAtomically(try encodeImage(image, codec: AV_CODEC_ID_PNG, pixelFormat: AV_PIX_FMT_RGB24, quality: nil, path: path), path)
+    try write(try encodeImage(image, codec: AV_CODEC_ID_PNG, pixelFormat: AV_PIX_FMT_RGB24, quality: nil, path: path), to: path)
 }
 
 /// Writes a baseline JPEG (4:2:0, full range like camera JPEGs), atomically. `quality` is FFmpeg's qscale, 2 (best) … 31.
 public func writeJPEG(_ image: RGBImage, to path: String, quality: Int = 2) throws {
-    try writeAtomically(try encodeImage(image, codec: AV_CODEC_ID_MJPEG, pixelFormat: AV_PIX_FMT_YUVJ420P,
-                                        quality: max(2, min(31, quality)), path: path), path)
+    try write(try encodeImage(image, codec: AV_CODEC_ID_MJPEG, pixelFormat: AV_PIX_FMT_YUVJ420P,
+                              quality: max(2, min(31, quality)), path: path), to: path)
+}
+
+/// `writeAtomically`, its failure as a `MediaError`.
+private func write(_ bytes: [UInt8], to path: String) throws {
+    do { try writeAtomically(bytes, to: path) } catch let e as WriteError {
+        throw MediaError(.writeFailed, path, "cannot write: \(e.reason)", fix: e.fix)
+    }
 }
 
 private func encodeImage(_ image: RGBImage, codec id: AVCodecID, pixelFormat: AVPixelFormat, quality: Int?, path: String) throws -> [UInt8] {
@@ -68,21 +76,4 @@ private func encodeImage(_ image: RGBImage, codec id: AVCodecID, pixelFormat: AV
     }
     guard !bytes.isEmpty else { throw MediaError(.writeFailed, path, "the encoder produced no data") }
     return bytes
-}
-
-/// Writes bytes to a temporary file beside `path`, then renames it into place: a failure leaves no partial file.
-public func writeAtomically(_ bytes: [UInt8], _ path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    do {
-        try Data(bytes).write(to: tmp)
-    } catch {
-        try? FileManager.default.removeItem(at: tmp)
-        throw MediaError(.writeFailed, path, "cannot write (\(error.localizedDescription))")
-    }
-    guard rename(tmp.path, url.path) == 0 else {
-        let why = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: tmp)
-        throw MediaError(.writeFailed, path, "cannot write (\(why))")
-    }
 }

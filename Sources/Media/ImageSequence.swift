@@ -9,14 +9,19 @@ public struct ImageSequence: Sendable {
     public let frameRate: Double
     private let files: [Int: String]
 
+    /// Frame rates accepted for a folder of crops (frames per second). Outside it frame times stop being times of a
+    /// real video (--fps 1e-300 put frame 2 at 1e300 s, past every sample index).
+    public static let frameRates: ClosedRange<Double> = 0.1...1000
+
     public init(folder: String, frameRate: Double = 30) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else {
-            throw MediaError(.notFound, folder, "no such folder")
+            throw MediaError(.notFound, folder, "no such folder", fix: "check the path")
         }
         guard isDir.boolValue else { throw MediaError(.badSequence, folder, "is not a folder of numbered images") }
-        guard frameRate > 0, frameRate.isFinite else {
-            throw MediaError(.badSequence, folder, "the frame rate must be positive (got \(frameRate))")
+        guard Self.frameRates.contains(frameRate) else {
+            throw MediaError(.badSequence, folder, "a frame rate of \(frameRate) per second is outside " + String(format: "%g to %g", Self.frameRates.lowerBound, Self.frameRates.upperBound),
+                             fix: "give the rate the crops were taken at, e.g. --fps 30 for Aff-Wild2")
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         var files: [Int: String] = [:]
@@ -28,7 +33,7 @@ public struct ImageSequence: Sendable {
             files[n] = (folder as NSString).appendingPathComponent(name)
         }
         guard let last = files.keys.max() else {
-            throw MediaError(.badSequence, folder, "holds no numbered images (expected 00001.jpg, 00002.jpg, …)")
+            throw MediaError(.badSequence, folder, "holds no numbered images", fix: "a crop folder holds 00001.jpg, 00002.jpg, …")
         }
         self.folder = folder
         self.frameCount = last

@@ -9,11 +9,15 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
     public let path: String
     public let detail: String
 
-    public init(_ kind: Kind, _ path: String, _ detail: String) {
-        self.kind = kind; self.path = path; self.detail = detail
+    /// What to do about it, when there is something to do.
+    public let fix: String?
+
+    public init(_ kind: Kind, _ path: String, _ detail: String, fix: String? = nil) {
+        self.kind = kind; self.path = path; self.detail = detail; self.fix = fix
     }
 
-    public var description: String { "\(path): \(detail)" }
+    /// `FILE: what happened (what to do)`.
+    public var description: String { "\(path): \(detail)" + (fix.map { " (\($0))" } ?? "") }
 }
 
 /// FFmpeg's text for an error code (av_err2str).

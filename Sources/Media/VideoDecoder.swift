@@ -32,8 +32,14 @@ public struct VideoInfo: Sendable {
 /// Streaming video decoder: one `VideoFrame` per decoded frame, never the whole video in memory.
 ///
 /// Corrupt packets are skipped and counted; a file that ends early is decoded as far as it goes and `truncated`
-/// says so once `next()` has returned nil. Not thread-safe: one owner at a time.
+/// says so once `next()` has returned nil. Not thread-safe: one owner at a time. `MediaInput.open` gives one that
+/// shares its input with the audio decoder; `init(path:)` opens the file for the video alone.
 public final class VideoDecoder {
+    /// Frame times (seconds from the first frame) are refused beyond this, about 31.7 years: no real video is that
+    /// long, and later stages turn times into sample indices (× 44100) that must stay exact integers.
+    public static let maxTimestamp = 1e9
+    static let damagedTimestampsFix = "its timestamps are damaged; re-encode it with regular ones, e.g. ffmpeg -i IN -vf setpts=N/25/TB OUT.mp4 for 25 fps"
+
     public let info: VideoInfo
     public private(set) var framesDecoded = 0
     public private(set) var corruptPackets = 0
@@ -42,7 +48,7 @@ public final class VideoDecoder {
     /// Why the file is considered truncated, when it is.
     public private(set) var truncationDetail: String?
 
-    private let input: FormatInput
+    private let demuxer: Demuxer
     private var codec: UnsafeMutablePointer<AVCodecContext>?
     private let streamIndex: Int32
     private var packet: UnsafeMutablePointer<AVPacket>?
@@ -51,19 +57,26 @@ public final class VideoDecoder {
     private let timeBase: Double
     private var draining = false
     private var finished = false
-    private var readError: Int32?
     private var firstPts: Double?
     private var lastPts: Double?
 
-    public init(path: String, threads: Int = 1) throws {
-        input = try FormatInput(path: path)
+    /// Opens `path` (`-`: standard input) for its video alone; `threads`: FFmpeg's decoding threads.
+    public convenience init(path: String, threads: Int = 1) throws {
+        try self.init(Demuxer(path: path), threads: threads)
+    }
+
+    init(_ demuxer: Demuxer, threads: Int) throws {
+        self.demuxer = demuxer
+        let input = demuxer.input
+        let path = input.path
         guard let vi = input.bestStream(AVMEDIA_TYPE_VIDEO) else {
-            throw MediaError(.noVideoStream, path, "has no video stream")
+            throw MediaError(.noVideoStream, path, "has no video stream", fix: "give a video file")
         }
         streamIndex = vi
         let st = input.stream(vi)
         timeBase = st.pointee.time_base.seconds
-        codec = try input.openDecoder(vi, threads: Int32(max(1, threads)))
+        codec = try input.openDecoder(vi, threads: Int32(clamping: max(1, threads)))
+        demuxer.subscribe(vi, primary: true)
         packet = av_packet_alloc()
         frame = av_frame_alloc()
 
@@ -90,6 +103,7 @@ public final class VideoDecoder {
     }
 
     deinit {
+        demuxer.unsubscribe(streamIndex)
         av_frame_free(&frame)
         av_packet_free(&packet)
         avcodec_free_context(&codec)
@@ -104,7 +118,7 @@ public final class VideoDecoder {
             let r = avcodec_receive_frame(codec, frame)
             if r == 0 {
                 defer { av_frame_unref(frame) }
-                return makeFrame(frame)
+                return try makeFrame(frame)
             }
             if r == CFF_AVERROR_EOF {
                 finish()
@@ -116,7 +130,7 @@ public final class VideoDecoder {
                 consecutiveErrors += 1
                 if consecutiveErrors > 10_000 {
                     finish()
-                    throw MediaError(.decodeFailed, info.path, "the video stream cannot be decoded (\(ffmpegErrorString(r)))")
+                    throw MediaError(.decodeFailed, info.path, "the video stream cannot be decoded: \(ffmpegErrorString(r))", fix: "re-encode it, e.g. ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4")
                 }
                 continue
             }
@@ -124,15 +138,12 @@ public final class VideoDecoder {
                 finish()
                 return nil
             }
-            let rr = av_read_frame(input.ctx, packet)
-            if rr < 0 {
-                if rr != CFF_AVERROR_EOF { readError = rr }
+            guard try demuxer.next(streamIndex, into: packet) else {
                 draining = true
                 avcodec_send_packet(codec, nil)
                 continue
             }
             defer { av_packet_unref(packet) }
-            guard packet.pointee.stream_index == streamIndex else { continue }
             if packet.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 {
                 corruptPackets += 1
                 continue
@@ -148,7 +159,7 @@ public final class VideoDecoder {
     private func finish() {
         guard !finished else { return }
         finished = true
-        if let e = readError, e != CFF_AVERROR_EOF {
+        if let e = demuxer.readError {
             truncated = true
             truncationDetail = "reading stopped early (\(ffmpegErrorString(e)))"
             return
@@ -169,7 +180,7 @@ public final class VideoDecoder {
         }
     }
 
-    private func makeFrame(_ f: UnsafeMutablePointer<AVFrame>) -> VideoFrame {
+    private func makeFrame(_ f: UnsafeMutablePointer<AVFrame>) throws -> VideoFrame {
         var ts = f.pointee.best_effort_timestamp
         if ts == CFF_AV_NOPTS_VALUE { ts = f.pointee.pts }
         let pts: Double
@@ -179,6 +190,10 @@ public final class VideoDecoder {
             pts = (lastPts ?? 0) + (info.frameRate > 0 ? 1 / info.frameRate : 0)
         }
         if firstPts == nil { firstPts = pts }
+        guard pts.isFinite, abs(pts - firstPts!) <= Self.maxTimestamp else {
+            throw MediaError(.decodeFailed, info.path, "frame \(framesDecoded + 1) is stamped \(pts - firstPts!) s after the first, beyond any real video",
+                             fix: Self.damagedTimestampsFix)
+        }
         lastPts = pts
         var image = convertToRGB(f)
         if info.rotation != 0 { image = image.rotatedClockwise(info.rotation) }

@@ -2,7 +2,8 @@ import Kernels
 
 /// torchvision's `r2plus1d_18` (VideoResNet, R(2+1)D-18) as used by TSAV, inference only, BatchNorm folded at load.
 ///
-/// Swift properties follow the PyTorch module tree, so every state_dict key maps mechanically:
+/// The initializer declares every parameter under its state-dict name, beside the property that holds it
+/// (`ConvBatchNorm` for each convolution + BatchNorm pair):
 /// - `stem.conv0` = `stem.0` (Conv3d 3→45, 1×7×7, stride 1,2,2, pad 0,3,3) ⊕ `stem.1` (BN), then ReLU
 /// - `stem.conv3` = `stem.3` (Conv3d 45→64, 3×1×1, pad 1,0,0) ⊕ `stem.4` (BN), then ReLU
 /// - `layerL[i].conv1.spatial` = `layerL.i.conv1.0.0` (1×3×3, stride 1,s,s) ⊕ `conv1.0.1` (BN), ReLU
@@ -10,8 +11,7 @@ import Kernels
 /// - `layerL[i].conv2.*` likewise with stride 1 and no ReLU before the residual add
 /// - `layerL[0].downsample` = `downsample.0` (1×1×1, stride 2,2,2) ⊕ `downsample.1` (BN), layers 2–4
 ///
-/// The checkpoint's stem has 4 input channels (RGB + landmark mask); the fusion models use `[:, 0:3]` and
-/// nothing is rescaled. The output is layer4 (N, 512, 1, 7, 7 for 8×112×112 clips), with no pooling or fc.
+/// The output is layer4 (N, 512, 1, 7, 7 for 8×112×112 clips), with no pooling or fc.
 public final class R2Plus1D18: @unchecked Sendable {
     /// `Conv2Plus1D` followed by its BatchNorm: a spatial and a temporal convolution with BN folded into each.
     public struct Conv2Plus1D: Sendable {
@@ -41,64 +41,38 @@ public final class R2Plus1D18: @unchecked Sendable {
     /// Mid-channels of a (2+1)D block: floor(in·out·27 / (9·in + 3·out)).
     public static func midPlanes(_ inPlanes: Int, _ planes: Int) -> Int { inPlanes * planes * 27 / (9 * inPlanes + 3 * planes) }
 
-    /// The blocks' (inPlanes, planes, stride), in order.
-    static var blockPlan: [[BasicBlockPlan]] { basicBlockPlan(widths: widths) }
-
-    /// state_dict keys and shapes under `prefix` (e.g. `video_model.r2plus1d.`), in PyTorch's order, without `fc`.
-    public static func stateDictKeys(prefix p: String, stemInputChannels: Int = 4) -> [StateDictKey] {
-        var keys = StateDictKey.convBN(conv: p + "stem.0", bn: p + "stem.1", weight: [45, stemInputChannels, 1, 7, 7])
-        keys += StateDictKey.convBN(conv: p + "stem.3", bn: p + "stem.4", weight: [64, 45, 3, 1, 1])
-        for (l, blocks) in blockPlan.enumerated() {
-            for (i, b) in blocks.enumerated() {
-                let q = "\(p)layer\(l + 1).\(i)."
-                let mid = midPlanes(b.inPlanes, b.planes)
-                keys += StateDictKey.convBN(conv: q + "conv1.0.0", bn: q + "conv1.0.1", weight: [mid, b.inPlanes, 1, 3, 3])
-                keys += StateDictKey.convBN(conv: q + "conv1.0.3", bn: q + "conv1.1", weight: [b.planes, mid, 3, 1, 1])
-                keys += StateDictKey.convBN(conv: q + "conv2.0.0", bn: q + "conv2.0.1", weight: [mid, b.planes, 1, 3, 3])
-                keys += StateDictKey.convBN(conv: q + "conv2.0.3", bn: q + "conv2.1", weight: [b.planes, mid, 3, 1, 1])
-                if b.stride != 1 || b.inPlanes != b.planes {
-                    keys += StateDictKey.convBN(conv: q + "downsample.0", bn: q + "downsample.1", weight: [b.planes, b.inPlanes, 1, 1, 1])
+    /// Declares (and, from a file, builds) the network under `p` (e.g. `video_model.r2plus1d.`).
+    /// `stemInputChannels`: input channels of `stem.0.weight` as the checkpoint stores them (TSAV: 4, RGB + a landmark
+    /// mask). The network reads RGB only: a loader whose file has more channels cuts them with
+    /// `CheckpointQuirks.keptInputChannels` (TSAV's quirks do), so the stem convolution always has 3 input channels.
+    public init(_ p: ParameterScope, stemInputChannels: Int) {
+        let s = p.scope("stem")
+        let conv0 = ConvBatchNorm.conv3D(s.scope("0"), s.scope("1"), weight: [45, stemInputChannels, 1, 7, 7],
+                                         stride: (1, 2, 2), padding: (0, 3, 3))
+        precondition(!p.whenRead({ conv0.geometry.inChannels != 3 }, otherwise: false),
+                     "R(2+1)D-18 stem read with \(conv0.geometry.inChannels) input channels: the loader's quirks must keep 3")
+        stem = Stem(conv0: conv0,
+                    conv3: ConvBatchNorm.conv3D(s.scope("3"), s.scope("4"), weight: [64, 45, 3, 1, 1], stride: (1, 1, 1), padding: (1, 0, 0)))
+        layers = basicBlockPlan(widths: Self.widths).enumerated().map { (l, blocks) in
+            blocks.enumerated().map { (i, b) in
+                let q = p.scope("layer\(l + 1).\(i)")
+                let mid = Self.midPlanes(b.inPlanes, b.planes), st = b.stride
+                /// `convN` = Sequential(Conv2Plus1D(0: spatial, 1: BN, 2: ReLU, 3: temporal), 1: BN, 2: ReLU).
+                func unit(_ name: String, _ inPlanes: Int, _ st: Int) -> Conv2Plus1D {
+                    let u = q.scope(name)
+                    return Conv2Plus1D(spatial: ConvBatchNorm.conv3D(u.scope("0.0"), u.scope("0.1"), weight: [mid, inPlanes, 1, 3, 3],
+                                                                     stride: (1, st, st), padding: (0, 1, 1)),
+                                       temporal: ConvBatchNorm.conv3D(u.scope("0.3"), u.scope("1"), weight: [b.planes, mid, 3, 1, 1],
+                                                                      stride: (st, 1, 1), padding: (1, 0, 0)))
                 }
+                let conv1 = unit("conv1", b.inPlanes, st), conv2 = unit("conv2", b.planes, 1)
+                let down = b.needsDownsample
+                    ? ConvBatchNorm.conv3D(q.scope("downsample.0"), q.scope("downsample.1"), weight: [b.planes, b.inPlanes, 1, 1, 1],
+                                           stride: (st, st, st), padding: (0, 0, 0)) : nil
+                return BasicBlock(conv1: conv1, conv2: conv2, downsample: down)
             }
         }
-        return keys
-    }
-
-    /// Builds the network from a reader whose names start with `prefix`. The stem weight may have 4 input channels
-    /// (TSAV checkpoint: only channels 0–2 are used) or 3.
-    public init(_ r: StateDictReader, prefix p: String) throws {
-        let stemName = p + "stem.0.weight"
-        guard let stemEntry = r.file.entries[stemName] else {
-            throw WeightsError("\(r.file.path): missing tensor \(stemName) (45,4,1,7,7)")
-        }
-        guard stemEntry.shape.count == 5, stemEntry.shape[0] == 45, [3, 4].contains(stemEntry.shape[1]),
-              Array(stemEntry.shape[2...]) == [1, 7, 7] else {
-            throw WeightsError("\(r.file.path): tensor \(stemName) has shape \(Tensor.shapeString(stemEntry.shape)), expected (45,4,1,7,7) or (45,3,1,7,7)")
-        }
-        let full = try r.tensor(stemName, stemEntry.shape)
-        let rgb = Tensor(zeros: [45, 3, 1, 7, 7])
-        for o in 0..<45 { for c in 0..<3 { for k in 0..<49 { rgb.data[(o * 3 + c) * 49 + k] = full.data[(o * stemEntry.shape[1] + c) * 49 + k] } } }
-        stem = Stem(conv0: Conv3D(weight: rgb, batchNorm: try r.batchNorm(p + "stem.1", channels: 45), stride: (1, 2, 2), padding: (0, 3, 3)),
-                    conv3: try r.convBN(conv: p + "stem.3", bn: p + "stem.4", shape: [64, 45, 3, 1, 1], stride: (1, 1, 1), padding: (1, 0, 0)))
-        var layers: [[BasicBlock]] = []
-        for (l, blocks) in Self.blockPlan.enumerated() {
-            layers.append(try blocks.enumerated().map { (i, b) in
-                let q = "\(p)layer\(l + 1).\(i)."
-                let mid = Self.midPlanes(b.inPlanes, b.planes), s = b.stride
-                func unit(_ name: String, _ cin: Int, _ s: Int) throws -> Conv2Plus1D {
-                    Conv2Plus1D(spatial: try r.convBN(conv: q + name + ".0.0", bn: q + name + ".0.1", shape: [mid, cin, 1, 3, 3],
-                                                      stride: (1, s, s), padding: (0, 1, 1)),
-                                temporal: try r.convBN(conv: q + name + ".0.3", bn: q + name + ".1", shape: [b.planes, mid, 3, 1, 1],
-                                                       stride: (s, 1, 1), padding: (1, 0, 0)))
-                }
-                let down = (s != 1 || b.inPlanes != b.planes)
-                    ? try r.convBN(conv: q + "downsample.0", bn: q + "downsample.1", shape: [b.planes, b.inPlanes, 1, 1, 1],
-                                   stride: (s, s, s), padding: (0, 0, 0)) : nil
-                return BasicBlock(conv1: try unit("conv1", b.inPlanes, s), conv2: try unit("conv2", b.planes, 1), downsample: down)
-            })
-        }
         (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
-        self.layers = layers
     }
 
     /// Per-worker buffers; grown on first use, reused afterwards (no allocation in a steady-state forward).

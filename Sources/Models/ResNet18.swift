@@ -4,8 +4,9 @@ import Kernels
 /// four stages of two BasicBlocks (64/128/256/512, stride 2 from layer2 on, 1×1 stride-2 downsample), global average
 /// pool → 512. `fc` is the identity. BatchNorm is folded into each convolution at load.
 ///
-/// Swift properties follow the PyTorch module tree: `conv1` = `conv1` ⊕ `bn1`; `layerL[i].conv1` = `layerL.i.conv1` ⊕
-/// `layerL.i.bn1`; `layerL[i].conv2` = `conv2` ⊕ `bn2`; `layerL[0].downsample` = `downsample.0` ⊕ `downsample.1`.
+/// The initializer declares every parameter under its state-dict name, beside the property that holds it:
+/// `conv1` = `conv1` ⊕ `bn1`; `layerL[i].conv1` = `layerL.i.conv1` ⊕ `layerL.i.bn1`; `layerL[i].conv2` = `conv2` ⊕ `bn2`;
+/// `layerL[0].downsample` = `downsample.0` ⊕ `downsample.1`.
 /// Input: (N, 1, 64, T) log-mel spectrograms, any T ≥ 1 (H = 64 mel bands, W = time frames).
 public final class ResNet18: @unchecked Sendable {
     public struct BasicBlock: Sendable {
@@ -22,43 +23,22 @@ public final class ResNet18: @unchecked Sendable {
     public static let widths = [64, 128, 256, 512]
     public static let features = 512
 
-    static var blockPlan: [[BasicBlockPlan]] { basicBlockPlan(widths: widths) }
-
-    /// state_dict keys and shapes under `prefix` (e.g. `audio_model.resnet.`), in PyTorch's order, without `fc`.
-    public static func stateDictKeys(prefix p: String) -> [StateDictKey] {
-        var keys = StateDictKey.convBN(conv: p + "conv1", bn: p + "bn1", weight: [64, 1, 7, 7])
-        for (l, blocks) in blockPlan.enumerated() {
-            for (i, b) in blocks.enumerated() {
-                let q = "\(p)layer\(l + 1).\(i)."
-                keys += StateDictKey.convBN(conv: q + "conv1", bn: q + "bn1", weight: [b.planes, b.inPlanes, 3, 3])
-                keys += StateDictKey.convBN(conv: q + "conv2", bn: q + "bn2", weight: [b.planes, b.planes, 3, 3])
-                if b.stride != 1 || b.inPlanes != b.planes {
-                    keys += StateDictKey.convBN(conv: q + "downsample.0", bn: q + "downsample.1", weight: [b.planes, b.inPlanes, 1, 1])
-                }
+    /// Declares (and, from a file, builds) the network under `p` (e.g. `audio_model.resnet.`).
+    public init(_ p: ParameterScope) {
+        conv1 = ConvBatchNorm.conv2D(p.scope("conv1"), p.scope("bn1"), weight: [64, 1, 7, 7], stride: 2, padding: 3)
+        layers = basicBlockPlan(widths: Self.widths).enumerated().map { (l, blocks) in
+            blocks.enumerated().map { (i, b) in
+                let q = p.scope("layer\(l + 1).\(i)")
+                let conv1 = ConvBatchNorm.conv2D(q.scope("conv1"), q.scope("bn1"), weight: [b.planes, b.inPlanes, 3, 3],
+                                                 stride: b.stride, padding: 1)
+                let conv2 = ConvBatchNorm.conv2D(q.scope("conv2"), q.scope("bn2"), weight: [b.planes, b.planes, 3, 3], stride: 1, padding: 1)
+                let down = b.needsDownsample
+                    ? ConvBatchNorm.conv2D(q.scope("downsample.0"), q.scope("downsample.1"), weight: [b.planes, b.inPlanes, 1, 1],
+                                           stride: b.stride, padding: 0) : nil
+                return BasicBlock(conv1: conv1, conv2: conv2, downsample: down)
             }
         }
-        return keys
-    }
-
-    public init(_ r: StateDictReader, prefix p: String) throws {
-        func conv2D(_ conv: String, _ bn: String, _ shape: [Int], stride: Int, padding: Int) throws -> Conv3D {
-            Conv3D.conv2D(weight: try r.tensor(conv + ".weight", shape), batchNorm: try r.batchNorm(bn, channels: shape[0]),
-                          stride: stride, padding: padding)
-        }
-        conv1 = try conv2D(p + "conv1", p + "bn1", [64, 1, 7, 7], stride: 2, padding: 3)
-        var layers: [[BasicBlock]] = []
-        for (l, blocks) in Self.blockPlan.enumerated() {
-            layers.append(try blocks.enumerated().map { (i, b) in
-                let q = "\(p)layer\(l + 1).\(i)."
-                let down = (b.stride != 1 || b.inPlanes != b.planes)
-                    ? try conv2D(q + "downsample.0", q + "downsample.1", [b.planes, b.inPlanes, 1, 1], stride: b.stride, padding: 0) : nil
-                return BasicBlock(conv1: try conv2D(q + "conv1", q + "bn1", [b.planes, b.inPlanes, 3, 3], stride: b.stride, padding: 1),
-                                  conv2: try conv2D(q + "conv2", q + "bn2", [b.planes, b.planes, 3, 3], stride: 1, padding: 1),
-                                  downsample: down)
-            })
-        }
         (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
-        self.layers = layers
     }
 
     /// Per-worker buffers; grown on first use, reused afterwards.

@@ -1,39 +1,49 @@
 import Kernels
 
-/// Loads TSAV's two backbones from ONE safetensors file keyed by the official checkpoint names
-/// (`audio_model.resnet.*`, `video_model.r2plus1d.*`; `fc.1.*` and `num_batches_tracked` are ignored).
-/// The whole file is checked first: a missing, unexpected or mis-shaped tensor is an error naming it.
+/// TSAV's two backbones, as its checkpoint holds them (`TwoStreamAuralVisualModel(num_channels=4)`, kuhnkeF/ABAW2020TNT):
+/// one safetensors file keyed by the official names — `audio_model.resnet.*` (ResNet-18), `video_model.r2plus1d.*`
+/// (R(2+1)D-18 with a 4-channel stem) and the fusion layer `fc.1.*`, which emopipe does not run. The key list, the
+/// converter's check and the loader all come from `declare`; `quirks` lists how a file may differ (docs/weights.md).
 public enum TSAVBackbones {
     public static let audioPrefix = "audio_model.resnet."
     public static let videoPrefix = "video_model.r2plus1d."
 
-    /// Every key of the TSAV checkpoint with its shape, in state_dict order, generated from the architecture
-    /// (equals `shared/parity/tsav.keys.txt`).
+    /// The checkpoint's module tree, in state-dict order.
+    static func declare(_ p: ParameterScope) -> (visual: R2Plus1D18, audio: ResNet18) {
+        let audio = ResNet18(p.scope("audio_model").scope("resnet"))
+        let visual = R2Plus1D18(p.scope("video_model").scope("r2plus1d"), stemInputChannels: 4)
+        // `fc` = Sequential(Dropout, Linear(1024 → 17)): TSAV's own 17-way head, not part of any fusion model.
+        _ = Linear(p.scope("fc").scope("1").unused, in: 1024, out: 17)
+        return (visual, audio)
+    }
+
+    /// The stem's mask channel is cut (the fusion models use channels 0–2, nothing rescaled); `fc.1.*` and the
+    /// BatchNorm counters may be absent.
+    public static let quirks = CheckpointQuirks(mayBeAbsentPrefixes: ["fc.1."], mayBeAbsentSuffixes: [".num_batches_tracked"],
+                                                keptInputChannels: [videoPrefix + "stem.0.weight": 3])
+
+    /// Every key of the TSAV checkpoint with its shape and dtype, in state-dict order (equals `shared/parity/tsav.keys.txt`).
     public static var stateDictKeys: [StateDictKey] {
-        ResNet18.stateDictKeys(prefix: audioPrefix)
-            + R2Plus1D18.stateDictKeys(prefix: videoPrefix, stemInputChannels: 4)
-            + [StateDictKey("fc.1.weight", [17, 1024]), StateDictKey("fc.1.bias", [17])]
+        let store = ParameterStore.shapesOnly()
+        _ = declare(store.root)
+        return store.declared
     }
 
-    /// The keys as the lines of a `*.keys.txt` file.
-    public static var keysText: String { stateDictKeys.map(\.line).joined(separator: "\n") + "\n" }
-
-    public static func open(_ path: String) throws -> StateDictReader {
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: path) } catch { throw WeightsError("\(error)") }
-        let reader = StateDictReader(file)
-        // A stem already sliced to RGB (45,3,1,7,7) is accepted too. The fusion layer `fc.1.*` and the BatchNorm
-        // counters `num_batches_tracked` are not used, so they may be absent (but are checked when present).
-        try reader.validate(against: stateDictKeys, allowingShapes: [videoPrefix + "stem.0.weight": [[45, 3, 1, 7, 7]]],
-                            optional: { $0.name.hasPrefix("fc.1.") || $0.name.hasSuffix(".num_batches_tracked") })
-        return reader
+    /// Both backbones from a file: the whole file is checked first (every missing, unexpected, mis-shaped, wrongly
+    /// typed or non-finite tensor is named in one `WeightsError`).
+    public static func load(file: SafeTensorsFile) throws -> (visual: R2Plus1D18, audio: ResNet18) {
+        let store = ParameterStore.reading(file, quirks: quirks)
+        let models = declare(store.root)
+        try store.finish()
+        return models
     }
-
-    public static func loadVisual(_ path: String) throws -> R2Plus1D18 { try R2Plus1D18(open(path), prefix: videoPrefix) }
-    public static func loadAudio(_ path: String) throws -> ResNet18 { try ResNet18(open(path), prefix: audioPrefix) }
 
     public static func load(_ path: String) throws -> (visual: R2Plus1D18, audio: ResNet18) {
-        let r = try open(path)
-        return (try R2Plus1D18(r, prefix: videoPrefix), try ResNet18(r, prefix: audioPrefix))
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(path: path) } catch { throw WeightsError("\(error)") }
+        return try load(file: file)
     }
+
+    public static func loadVisual(_ path: String) throws -> R2Plus1D18 { try load(path).visual }
+    public static func loadAudio(_ path: String) throws -> ResNet18 { try load(path).audio }
 }

@@ -37,6 +37,7 @@ public final class BackboneFeatures: FeatureExtractor {
         model.visual.forward(clips: clipInput.pointer, n: n, t: ClipSampling.clipLength, h: cropSize, w: cropSize,
                              workspace: visualWorkspace, layer4: maxPooled ? nil : output.pointer, pooled: nil,
                              maxPooled: maxPooled ? output.pointer : nil, threads: threads)
+        try FiniteOutput.require(output.pointer, count: n * visualWidth, output: "visual feature", weights: model.backbonesPath)
         // The backbone writes packed rows; the head's rows are `rowStride` apart.
         for i in 0..<n { (rows + i * rowStride).update(from: output.pointer + i * visualWidth, count: visualWidth) }
     }
@@ -58,6 +59,7 @@ public final class BackboneFeatures: FeatureExtractor {
                     model.audio.forward(spectrograms: $0.baseAddress!, n: 1, height: s.bands, frames: s.frames,
                                         workspace: audioWorkspace, features: row, threads: threads)
                 }
+                try FiniteOutput.require(row, count: ResNet18.features, output: "audio feature", weights: model.backbonesPath)
             }
         case .leftPadToLongest:
             // Zeros before each spectrogram's first column (the normalised domain), up to the batch's longest.

@@ -70,7 +70,7 @@ public struct BlockAssembler: Sendable {
     public mutating func add(time: Double) throws -> (clip: ClipRequest, completed: HeadBatch?) {
         frameCount += 1
         let f = frameCount
-        if hasAudio { recentSamples[(f - 1) % AudioWindow.framesPerWindow] = AudioWindow.sampleIndex(seconds: time) }
+        if hasAudio { recentSamples[(f - 1) % AudioWindow.framesPerWindow] = try AudioWindow.sampleIndex(seconds: time) }
         let slot = plan.slot(ofFrame: f)
         let clip = ClipRequest(frame: f, frames: ClipSampling.frames(endingAt: f), audio: audioWindow(endingAt: f),
                                batch: slot.batch, row: slot.row)

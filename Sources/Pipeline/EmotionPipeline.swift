@@ -37,11 +37,14 @@ public final class EmotionPipeline {
     public let smoothing: Bool
     /// Threads of the head's calls (the features have their own).
     public let threads: Int
+    /// The head's weights file, named when its output is not finite.
+    public let headWeights: String?
     public let timings = StageTimings()
 
     public init(head: any FusionHead, features: any FeatureExtractor, rules: ProtocolRules = .clean, smoothing: Bool = true,
-                threads: Int) {
+                threads: Int, headWeights: String? = nil) {
         self.head = head
+        self.headWeights = headWeights
         self.features = features
         self.rules = rules
         self.smoothing = smoothing
@@ -140,6 +143,9 @@ public final class EmotionPipeline {
 
             let (audioIn, visualIn) = run.inputs(sequences: batch.sequences)
             let (v, a) = try timings.measure(.head) { try head.forward(audio: audioIn, visual: visualIn, threads: threads) }
+            // A NaN would become a row of −1 after clipping: an error instead.
+            try v.requireFinite(output: "valence", weights: headWeights ?? "head \(head.name)")
+            try a.requireFinite(output: "arousal", weights: headWeights ?? "head \(head.name)")
             for row in 0..<batch.rows {
                 let end = plan.clipEnd(batch: batch.index, row: row)
                 if end <= batch.frameCount { smoother.set(frame: end, valence: Double(v.data[row]), arousal: Double(a.data[row])) }

@@ -47,8 +47,8 @@ public final class VideoFaceSource: FrameSource {
     /// Threads of the face detector's calls.
     public let threads: Int
 
-    public init(path: String, tracker: FaceTracker, threads: Int) throws {
-        decoder = try VideoDecoder(path: path)
+    public init(decoder: VideoDecoder, tracker: FaceTracker, threads: Int) {
+        self.decoder = decoder
         self.tracker = tracker
         self.threads = threads
     }

@@ -45,7 +45,7 @@ public enum OneLine {
     /// are turned into "FILE: reason" (their raw text, "Error Domain=…", never reaches the user).
     public static func message(for error: Error) -> String {
         if let e = error as? PipelineError { return e.description }
-        if let e = error as? MediaError { return flatten(e.description + remedy(for: e.kind)) }
+        if let e = error as? MediaError { return flatten(e.description + (e.fix == nil ? remedy(for: e.kind) : "")) }
         if let (file, reason) = foundationError(error) { return flatten((file.map { "\($0): " } ?? "") + reason) }
         return flatten(String(describing: error))
     }
@@ -76,7 +76,7 @@ public enum OneLine {
         return (file, reason)
     }
 
-    /// What to do about a media error, in parentheses (empty when the message says it already).
+    /// What to do about a media error that does not say it itself (`MediaError.fix`), in parentheses.
     static func remedy(for kind: MediaError.Kind) -> String {
         switch kind {
         case .notFound: " (check the path)"

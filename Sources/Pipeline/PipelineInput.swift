@@ -28,7 +28,7 @@ public struct InputOptions: Sendable {
     }
 
     /// The frame rates a crop folder may be given.
-    public static let frameRates: ClosedRange<Double> = 0.1...1000
+    public static let frameRates: ClosedRange<Double> = ImageSequence.frameRates
 }
 
 /// One input, opened once: its frames (with their face crops) and its audio.
@@ -56,10 +56,25 @@ public final class PipelineInput {
     /// File name extensions of videos (for telling a folder of videos from a folder of crops).
     public static let videoExtensions: Set<String> = ["mp4", "avi", "mkv", "mov", "webm", "m4v", "mpg", "mpeg", "wmv", "flv", "ts"]
 
+    /// A video's audio decoder (for what it had to give up, known at the end).
+    private let audioDecoder: AudioDecoder?
+    /// The temporary copy of a piped input (official protocol), removed with the input.
+    private let spool: PipeSpool?
+
     private init(path: String, kind: Kind, frames: FrameSource, audio: StreamingAudio, warnings: [String],
-                 files: [String], options: InputOptions, timestamps: [Double]? = nil) {
+                 files: [String], options: InputOptions, timestamps: [Double]? = nil, audioDecoder: AudioDecoder? = nil,
+                 spool: PipeSpool? = nil) {
         self.path = path; self.kind = kind; self.frames = frames; self.audio = audio
         self.warnings = warnings; self.files = files; self.options = options; self.timestamps = timestamps
+        self.audioDecoder = audioDecoder; self.spool = spool
+    }
+
+    /// Problems known only once the input has been read to its end: audio given up to keep memory bounded, because
+    /// it lay too far from the video in the file (`AudioDecoder.lostPackets`).
+    public var endWarnings: [String] {
+        guard let lost = audioDecoder?.lostPackets, lost > 0 else { return [] }
+        return ["\(path): \(lost) audio packet(s) lay too far from the video in the file and were left out, so the audio is "
+                + "silent from there on (remux it so the streams are interleaved: ffmpeg -i IN -c copy OUT.mkv)"]
     }
 
     /// Opens `path`. `faces` is called only for a video (a crop folder needs no face models); `threads` is the face
@@ -70,9 +85,6 @@ public final class PipelineInput {
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
         if exists && isDir.boolValue { return try openCropFolder(path, options: options) }
         guard exists || path == "-" else { throw MediaError(.notFound, path, "no such file") }
-        if path == "-" {
-            throw PipelineError("-", "reading a video from standard input is not supported yet", remedy: "give the video's path")
-        }
         guard options.audio == nil else {
             throw PipelineError(options.audio, "--audio is for crop folders", remedy: "a video's own audio is used; drop --audio")
         }
@@ -80,19 +92,27 @@ public final class PipelineInput {
             throw PipelineError(options.timestamps, "--timestamps is for crop folders", remedy: "a video's own timestamps are used; drop --timestamps")
         }
         let tracker = try faces().tracker(options.face)
-        let video = try VideoFaceSource(path: path, tracker: tracker, threads: threads)
         switch options.rules.audioOrigin {
         case .firstVideoFrame:
-            let decoder = try AudioDecoder.open(path: path, alignTo: video.decoder.info.startTime ?? 0)
-            return PipelineInput(path: path, kind: .video, frames: video, audio: StreamingAudio(reader: decoder),
-                                 warnings: decoder == nil ? [noAudio(path)] : [], files: [path], options: options)
+            // One open for the frames and the audio (`-`, standard input, or a FIFO can be read only once).
+            let media = try MediaInput.open(path)
+            let video = VideoFaceSource(decoder: media.video, tracker: tracker, threads: threads)
+            return PipelineInput(path: path, kind: .video, frames: video, audio: StreamingAudio(reader: media.audio),
+                                 warnings: media.audio == nil ? [noAudio(path)] : [], files: path == "-" ? [] : [path], options: options,
+                                 audioDecoder: media.audio)
         case .mkvmergeRemux:
-            let remux = try MatroskaTimestamps.ofRemux(path: path)
-            let reader = try OfficialAudioReader.open(video: path, timestamps: remux)
+            // The official preparation reads the container's timestamps before any frame (as mkvmerge does), then the
+            // frames, then the audio: three reads. A pipe is read once into a temporary file first.
+            let spool = try PipeSpool.ifNeeded(path)
+            let file = spool?.path ?? path
+            let remux = try MatroskaTimestamps.ofRemux(path: file)
+            let reader = try OfficialAudioReader.open(video: file, timestamps: remux)
+            let video = VideoFaceSource(decoder: try VideoDecoder(path: file), tracker: tracker, threads: threads)
             let lines = timestampLines(remux.milliseconds, options.rules)
             let frames: FrameSource = options.rules.frameCount == .withEndTimeLine ? EndTimeLineSource(video, timestamps: lines) : video
             return PipelineInput(path: path, kind: .video, frames: frames, audio: StreamingAudio(reader: reader),
-                                 warnings: reader == nil ? [noAudio(path)] : [], files: [path], options: options, timestamps: lines)
+                                 warnings: reader == nil ? [noAudio(path)] : [], files: path == "-" ? [] : [path], options: options,
+                                 timestamps: lines, spool: spool)
         }
     }
 

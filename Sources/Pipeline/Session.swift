@@ -59,7 +59,7 @@ public final class Session {
         let features = try self.features ?? BackboneFeatures(model: model, clipBatch: settings.clipBatch, threads: threads)
         self.features = features
         let pipeline = EmotionPipeline(head: model.head, features: features, rules: settings.rules, smoothing: settings.smoothing,
-                                       threads: threads)
+                                       threads: threads, headWeights: model.headPath)
         guard input.options.rules == settings.rules else {
             throw PipelineError(input.path, "was opened for the \(input.options.rules.name) protocol, the session runs \(settings.rules.name)",
                                 remedy: "open it with Session.open, or with InputOptions.rules equal to the session's")
@@ -71,7 +71,7 @@ public final class Session {
         }
         try input.checkSubjectFound()
         let noFace = summary.framesWithFace == 0 ? ["\(input.path): no face in any frame; every clip is black"] : []
-        return RunSummary(pipeline: summary, timings: pipeline.timings, warnings: summary.warnings + noFace)
+        return RunSummary(pipeline: summary, timings: pipeline.timings, warnings: summary.warnings + noFace + input.endWarnings)
     }
 }
 

@@ -77,9 +77,7 @@ struct BenchCommand: ParsableCommand {
             let weightsFile = SyntheticWeights.writer(for: TSAVBackbones.stateDictKeys, metadata: ["made_by": "emopipe bench"])
             let bytes = try weightsFile.serialized()
             if let saveWeights { try writeAtomically(bytes, to: saveWeights) }
-            let reader = StateDictReader(try SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
-            let visual = try R2Plus1D18(reader, prefix: TSAVBackbones.videoPrefix)
-            let audio = try ResNet18(reader, prefix: TSAVBackbones.audioPrefix)
+            let (visual, audio) = try TSAVBackbones.load(file: SafeTensorsFile(data: bytes, path: "<synthetic tsav>"))
 
             // R(2+1)D-18 on `clips` clips of 3×8×112×112
             let vin = SyntheticWeights.uniformTensor("bench:clips", shape: [clips, 3, 8, 112, 112])

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Face
 import Foundation
 import Models
 import Pipeline
@@ -7,7 +8,7 @@ import Pipeline
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List the model folders emopipe finds, and where it looked.",
+        abstract: "List the model folders and the face detector's weights emopipe finds, and where it looked.",
         subcommands: [List.self, Synth.self],
         defaultSubcommand: List.self
     )
@@ -27,6 +28,13 @@ struct ModelsCommand: ParsableCommand {
                 let heads = ModelLocator.heads(in: dir).map(\.0.name).joined(separator: ", ")
                 text += "  \(dir)  heads: \(heads)\n"
             }
+            // The face detector's weights (made by `make`).
+            let faceDir = FaceModelPaths.directory
+            let names = [FaceModelPaths.fileNames.pnet, FaceModelPaths.fileNames.rnet, FaceModelPaths.fileNames.onet]
+            let present = names.filter { FileManager.default.fileExists(atPath: (faceDir as NSString).appendingPathComponent($0)) }
+            text += "face detector: \(faceDir)  — \(FaceModelPaths.origin())\n"
+            text += present.count == names.count ? "  MTCNN: \(names.joined(separator: ", "))\n"
+                : "  MTCNN: missing \(names.filter { !present.contains($0) }.joined(separator: ", ")) (run `make` in the emopipe checkout)\n"
             try StandardOutput.shared.write(text)
         }
     }

@@ -12,7 +12,7 @@ import Testing
         let frames = 1800                                   // one minute at 29.97 fps
         let ts = (0..<frames).map { Double($0) / fps }
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        let track = (0..<(AudioWindow.sampleIndex(seconds: ts.last!) + 44100)).map { _ -> Float in
+        let track = (0..<(try AudioWindow.sampleIndex(seconds: ts.last!) + 44100)).map { _ -> Float in
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Float(Int64(bitPattern: state >> 11) % 20001 - 10000) / 40000
         }

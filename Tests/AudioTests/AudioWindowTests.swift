@@ -18,13 +18,23 @@ import TestSupport
         }
     }
 
-    @Test func sampleRounding() {
-        #expect(AudioWindow.sampleIndex(seconds: 0) == 0)
-        #expect(AudioWindow.sampleIndex(seconds: 1) == 44100)
-        #expect(AudioWindow.sampleIndex(seconds: 1.034) == 45599)      // 45599.4 → 45599
-        #expect(AudioWindow.sampleIndex(seconds: 0.5 / 44100) == 1)    // exact half → away from zero
-        #expect(AudioWindow.sampleIndex(seconds: 0.033) == 1455)       // 1455.3
-        #expect(AudioWindow.sampleIndex(seconds: 0.0334) == 1473)      // 1472.94
+    @Test func sampleRounding() throws {
+        #expect(try AudioWindow.sampleIndex(seconds: 0) == 0)
+        #expect(try AudioWindow.sampleIndex(seconds: 1) == 44100)
+        #expect(try AudioWindow.sampleIndex(seconds: 1.034) == 45599)      // 45599.4 → 45599
+        #expect(try AudioWindow.sampleIndex(seconds: 0.5 / 44100) == 1)    // exact half → away from zero
+        #expect(try AudioWindow.sampleIndex(seconds: 0.033) == 1455)       // 1455.3
+        #expect(try AudioWindow.sampleIndex(seconds: 0.0334) == 1473)      // 1472.94
+        #expect(try AudioWindow.sampleIndex(seconds: -AudioWindow.maxSeconds) == -44_100_000_000_000)
+    }
+
+    /// Fault 2: timestamps past ±1e9 s (a crop folder at 1e-300 fps put frame 2 at 1e300 s; a damaged video can jump by
+    /// 10¹⁵ s) used to trap converting their sample index to an Int; they are errors.
+    @Test func hugeTimestampsAreErrors() {
+        for t in [1e300, -1e300, 2.1e14, 1e9 + 1, .nan, .infinity] {
+            #expect(throws: AudioError.self) { try AudioWindow.sampleIndex(seconds: t) }
+            #expect(throws: AudioError.self) { try AudioWindow(samples: [0], frameTimestamps: [0, t]) }
+        }
     }
 
     /// Content: the samples of the range, right-aligned after the zero padding; windows 32 frames apart tile the track.

@@ -51,7 +51,7 @@ import TestSupport
             let rr = try #require(range)
             let expected = Array(samples[min(rr.lowerBound, samples.count)..<min(rr.upperBound, samples.count)])
             #expect(cut == expected, "frame \(f): ffmpeg kept \(cut.count) samples, the rule \(expected.count) from \(rr.lowerBound)")
-            let naive = AudioWindow.sampleIndex(seconds: end) - AudioWindow.sampleIndex(seconds: start)
+            let naive = try AudioWindow.sampleIndex(seconds: end) - AudioWindow.sampleIndex(seconds: start)
             if naive != rr.count { differsFromNaive += 1 }
             var w: [Float] = []
             samples.withUnsafeBufferPointer { windows.window(frame: f, samples: $0, into: &w) }

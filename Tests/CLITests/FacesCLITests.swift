@@ -5,10 +5,14 @@ import Testing
 import TestSupport
 
 enum FacesCLI {
+    /// The MTCNN weights `make` converts (`~/.local/share/emopipe/face`, or `$EMOPIPE_FACE_MODELS`).
     static var modelsPresent: Bool {
-        FileManager.default.fileExists(atPath: "/usr/share/dlib/shape_predictor_68_face_landmarks.dat")
-            && FileManager.default.fileExists(atPath: "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml")
+        let env = ProcessInfo.processInfo.environment
+        let dir = env["EMOPIPE_FACE_MODELS"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((env["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share/emopipe/face")
+        return ["pnet", "rnet", "onet"].allSatisfy { FileManager.default.fileExists(atPath: "\(dir)/\($0).safetensors") }
     }
+    static let header = "frame,time,face,x,y,w,h,score,left_eye_x,left_eye_y,right_eye_x,right_eye_y,nose_x,nose_y,mouth_left_x,mouth_left_y,mouth_right_x,mouth_right_y\n"
     static var evalDirectory: String? {
         let dir = ProcessInfo.processInfo.environment["EMOPIPE_FACE_EVAL"]
             ?? TestPaths.packageRoot.appendingPathComponent(".build/face-eval").path
@@ -41,11 +45,11 @@ struct CLIError: Error, CustomStringConvertible {
         let overlay = dir.appendingPathComponent("overlay.png").path
         let r = try runCommand(TestPaths.emopipeBinary.path, ["faces", video, "--crops", crops, "--sheet", sheet, "--overlay", overlay])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdoutText.hasPrefix("frame,time,face,x,y,w,h,score\n"))
+        #expect(r.stdoutText.hasPrefix(FacesCLI.header))
         let rows = FacesCLI.rows(r.stdoutText)
         #expect(rows.count == 10)
         #expect(rows.map { $0[0] } == (1...10).map(String.init))
-        #expect(rows.allSatisfy { $0.count == 8 && $0[2] == "0" })
+        #expect(rows.allSatisfy { $0.count == 18 && $0[2] == "0" })
         #expect(try FileManager.default.contentsOfDirectory(atPath: crops).isEmpty)
         #expect(FileManager.default.fileExists(atPath: sheet))
         #expect(!FileManager.default.fileExists(atPath: overlay))   // no face, no overlay
@@ -63,6 +67,24 @@ struct CLIError: Error, CustomStringConvertible {
         #expect(bad.status != 0 && bad.stderr.contains("--subject"))
         let missing = try runCommand(TestPaths.emopipeBinary.path, ["faces", dir.appendingPathComponent("none.mp4").path])
         #expect(missing.status == 1 && !missing.crashed && missing.stderr.contains("none.mp4"))
+    }
+
+    /// The face detector's weights missing or damaged: one line naming the file and `make`, exit 1, nothing on stdout.
+    @Test(.enabled(if: FacesCLI.modelsPresent)) func missingOrDamagedFaceWeights() throws {
+        let dir = TestPaths.temporaryDirectory("faces-weights")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let video = TestPaths.fixture("media/noaudio.mp4")
+        let empty = try runCommand(TestPaths.emopipeBinary.path, ["faces", video], environment: ["EMOPIPE_FACE_MODELS": dir.path])
+        let lines = empty.stderr.split(separator: "\n").filter { !$0.hasPrefix("faces: ") }
+        #expect(empty.status == 1 && !empty.crashed && empty.stdout.isEmpty)
+        #expect(lines.count == 1 && lines[0].hasPrefix("emopipe: \(dir.path)/pnet.safetensors: no such file") && lines[0].contains("`make`"), "\(empty.stderr)")
+        for name in ["pnet", "rnet", "onet"] {
+            try Data("not weights".utf8).write(to: dir.appendingPathComponent("\(name).safetensors"))
+        }
+        let damaged = try runCommand(TestPaths.emopipeBinary.path, ["faces", video, "--detections"], environment: ["EMOPIPE_FACE_MODELS": dir.path])
+        #expect(damaged.status == 1 && !damaged.crashed && damaged.stdout.isEmpty)
+        #expect(damaged.stderr.hasPrefix("emopipe: \(dir.path)/pnet.safetensors: ") && damaged.stderr.contains("`make`")
+                && damaged.stderr.split(separator: "\n").count == 1, "\(damaged.stderr)")
     }
 
     /// Two real faces side by side (public-domain photos from Debian packages): --subject picks each of them.

@@ -24,6 +24,46 @@ import TestSupport
         #expect(throws: SafeTensorsError.self) { try f.tensor("missing") }
     }
 
+    /// Fault 10: a file whose tensors are all empty (a zero dimension after non-zero ones, no data bytes at all) used to
+    /// be refused as "declares more elements than the file holds"; it is a valid file of empty tensors.
+    @Test func allEmptyTensorsAreValid() throws {
+        var w = SafeTensorsWriter()
+        w.add("a", Tensor(zeros: [512, 0]))
+        w.add("b", Tensor(zeros: [3, 0, 2]))
+        w.add("c", Tensor(zeros: [0]))
+        let f = try SafeTensorsFile(data: try w.serialized(), path: "empty.safetensors")
+        #expect(try f.tensor("a").shape == [512, 0])
+        #expect(try f.tensor("b").count == 0)
+        #expect(try f.firstNonFinite("a") == nil)
+        // Hostile: a huge shape with a zero in it is empty; without the zero it is still refused.
+        let header = #"{"x":{"dtype":"F32","shape":[2147483646,2147483646,0],"data_offsets":[0,0]}}"#
+        #expect(try SafeTensorsFile(data: Self.file(header)).entries["x"]?.count == 0)
+        let huge = #"{"x":{"dtype":"F32","shape":[2147483646,2147483646,2],"data_offsets":[0,0]}}"#
+        #expect(throws: SafeTensorsError.self) { try SafeTensorsFile(data: Self.file(huge)) }
+    }
+
+    static func file(_ header: String) -> Data {
+        var d = Data()
+        var n = UInt64(header.utf8.count).littleEndian
+        withUnsafeBytes(of: &n) { d.append(contentsOf: $0) }
+        d.append(contentsOf: Array(header.utf8))
+        return d
+    }
+
+    @Test func finitenessChecks() throws {
+        let t = Tensor(shape: [40], values: (0..<40).map { Float($0) })
+        #expect(t.firstNonFinite() == nil)
+        for (i, v) in [(0, Float.nan), (17, .infinity), (39, -.infinity), (33, -Float.nan)] {
+            let u = t.copy()
+            u[i] = v
+            #expect(u.firstNonFinite() == i)
+            var w = SafeTensorsWriter()
+            w.add("u", u)
+            #expect(try SafeTensorsFile(data: try w.serialized()).firstNonFinite("u") == i)
+        }
+        #expect(Tensor(shape: [2], values: [.greatestFiniteMagnitude, -.leastNonzeroMagnitude]).firstNonFinite() == nil)
+    }
+
     @Test func halfAndBFloatConvert() throws {
         // 1.0, -2.0, 65504 (max half), 2^-24 (smallest subnormal), as F16; 1.0 and -3.0 as BF16.
         let halfs: [UInt16] = [0x3C00, 0xC000, 0x7BFF, 0x0001]

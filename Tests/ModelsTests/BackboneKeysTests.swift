@@ -6,13 +6,11 @@ import TestSupport
 
 /// The TSAV weights generated once per test process by the synth.py rule over the architecture's own key list.
 enum SyntheticTSAV {
-    static let data: Data = {
-        let keys = try! SyntheticWeights.parseKeys(TSAVBackbones.keysText)
-        return try! SyntheticWeights.writer(for: keys).serialized()
-    }()
-    static let reader: StateDictReader = StateDictReader(try! SafeTensorsFile(data: data, path: "<synthetic tsav>"))
-    static let visual: R2Plus1D18 = try! R2Plus1D18(reader, prefix: TSAVBackbones.videoPrefix)
-    static let audio: ResNet18 = try! ResNet18(reader, prefix: TSAVBackbones.audioPrefix)
+    static let writer = SyntheticWeights.writer(for: TSAVBackbones.stateDictKeys)
+    static let data: Data = try! writer.serialized()
+    static let models = try! TSAVBackbones.load(file: SafeTensorsFile(data: data, path: "<synthetic tsav>"))
+    static var visual: R2Plus1D18 { models.visual }
+    static var audio: ResNet18 { models.audio }
 }
 
 @Suite("Backbone behaviour with synthetic weights", .serialized)
@@ -54,12 +52,11 @@ struct BackboneBehaviourTests {
     }
 }
 
-@Suite("TSAV checkpoint keys and loader checks")
+@Suite("TSAV checkpoint keys and loader checks", .serialized)
 struct BackboneKeysTests {
     @Test("Generated key list equals shared/parity/tsav.keys.txt", .enabled(if: TestPaths.parityAvailable))
     func keysMatchShared() throws {
-        let shared = try String(contentsOf: TestPaths.parity!.appendingPathComponent("tsav.keys.txt"), encoding: .utf8)
-        #expect(TSAVBackbones.keysText == shared)
+        #expect(TSAVBackbones.stateDictKeys == (try TestPaths.parityKeys("tsav.keys.txt")))
     }
 
     @Test("Key list: 344 entries, mid-channels per block as in the spec, parameter counts")
@@ -78,37 +75,79 @@ struct BackboneKeysTests {
         #expect(params(TSAVBackbones.videoPrefix) == 31_300_125 + 45 * 49)
     }
 
-    /// Writes the synthetic weights with one change and returns the loader's error text.
-    func loaderError(_ change: (inout [StateDictKey]) -> Void) throws -> String {
-        var keys = try SyntheticWeights.parseKeys(TSAVBackbones.keysText)
-        change(&keys)
-        // Small stand-ins keep this fast: every float tensor gets its right shape except where changed; data is the rule.
-        let data = try SyntheticWeights.writer(for: keys).serialized()
-        let dir = TestPaths.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("w.safetensors").path
-        try data.write(to: URL(fileURLWithPath: path))
-        do { _ = try TSAVBackbones.loadAudio(path); return "" } catch { return "\(error)" }
+    /// The synthetic weights with `change` applied to their items, loaded from memory: the loader's error text, or "".
+    func loaderError(_ change: (inout [SafeTensorsWriter.Item]) -> Void) -> String {
+        var w = SyntheticTSAV.writer
+        change(&w.items)
+        do { _ = try TSAVBackbones.load(file: SafeTensorsFile(data: w.serialized(), path: "w.safetensors")); return "" } catch {
+            return "\(error)"
+        }
     }
 
-    @Test("A missing, unexpected or mis-shaped tensor is an error that names it")
+    func replacing(_ name: String, _ items: inout [SafeTensorsWriter.Item], with item: SafeTensorsWriter.Item) {
+        items[items.firstIndex { $0.name == name }!] = item
+    }
+
+    @Test("A missing, unexpected or mis-shaped tensor is an error that names it and the file")
     func loaderRejectsBadFiles() throws {
-        let missing = try loaderError { $0.removeAll { $0.name == "video_model.r2plus1d.layer3.1.conv2.0.3.weight" } }
+        let missing = loaderError { $0.removeAll { $0.name == "video_model.r2plus1d.layer3.1.conv2.0.3.weight" } }
+        #expect(missing.hasPrefix("w.safetensors: "))
         #expect(missing.contains("missing tensor video_model.r2plus1d.layer3.1.conv2.0.3.weight"))
-        let extra = try loaderError { $0 += try! SyntheticWeights.parseKeys("audio_model.resnet.fc.weight 2x512 float32") }
+        let extra = loaderError { $0.append(.init("audio_model.resnet.fc.weight", Tensor(zeros: [2, 512]))) }
         #expect(extra.contains("unexpected tensor audio_model.resnet.fc.weight"))
-        let shaped = try loaderError { keys in
-            let i = keys.firstIndex { $0.name == "audio_model.resnet.layer2.0.bn1.running_var" }!
-            keys[i] = try! SyntheticWeights.parseKeys("audio_model.resnet.layer2.0.bn1.running_var 127 float32")[0]
-        }
+        let shaped = loaderError { replacing("audio_model.resnet.layer2.0.bn1.running_var", &$0, with: .init("audio_model.resnet.layer2.0.bn1.running_var", Tensor(zeros: [127]))) }
         #expect(shaped.contains("audio_model.resnet.layer2.0.bn1.running_var has shape (127)"))
-        #expect(try loaderError { _ in }.isEmpty)
+        #expect(loaderError { _ in }.isEmpty)
         // Unused entries (the fusion fc, BatchNorm counters) may be left out; a wrong shape is still an error.
-        #expect(try loaderError { $0.removeAll { $0.name.hasPrefix("fc.1.") || $0.name.hasSuffix("num_batches_tracked") } }.isEmpty)
-        let fc = try loaderError { keys in
-            let i = keys.firstIndex { $0.name == "fc.1.weight" }!
-            keys[i] = try! SyntheticWeights.parseKeys("fc.1.weight 17x512 float32")[0]
-        }
+        #expect(loaderError { $0.removeAll { $0.name.hasPrefix("fc.1.") || $0.name.hasSuffix("num_batches_tracked") } }.isEmpty)
+        let fc = loaderError { replacing("fc.1.weight", &$0, with: .init("fc.1.weight", Tensor(zeros: [17, 512]))) }
         #expect(fc.contains("fc.1.weight has shape (17,512)"))
+    }
+
+    /// Fault 4: integer tensors used to be read as floats; they are refused, as by the heads' loader.
+    @Test("An integer weight, or a float BatchNorm counter, is refused naming its dtype")
+    func wrongDTypes() {
+        let name = "audio_model.resnet.layer1.0.conv1.weight"
+        let asInt = loaderError { items in
+            let t = SyntheticWeights.parameter(name, shape: [64, 64, 3, 3])
+            replacing(name, &items, with: .init(name, int64: t.array.map { Int64($0 * 1000) }, shape: [64, 64, 3, 3]))
+        }
+        #expect(asInt.contains("tensor \(name) is I64, expected a float type"), "\(asInt)")
+        let counter = "video_model.r2plus1d.stem.1.num_batches_tracked"
+        let floatCounter = loaderError { replacing(counter, &$0, with: .init(counter, Tensor(zeros: []))) }
+        #expect(floatCounter.contains("tensor \(counter) is F32, expected I64"), "\(floatCounter)")
+        // A counter stored as shape (1) by some exporters is fine.
+        #expect(loaderError { replacing(counter, &$0, with: .init(counter, int64: [7], shape: [1])) }.isEmpty)
+    }
+
+    /// Fault 3: a NaN or an infinity anywhere in the weights is refused at load, naming the tensor and the file.
+    @Test("A non-finite value in any tensor (used or only checked) is named")
+    func nonFiniteValues() {
+        for (name, value) in [("video_model.r2plus1d.layer4.1.conv2.1.running_var", Float.nan), ("audio_model.resnet.conv1.weight", .infinity),
+                              ("fc.1.bias", -.infinity)] {
+            let message = loaderError { items in
+                let i = items.firstIndex { $0.name == name }!
+                items[i] = withValue(items[i], at: 0, value, as: .f32)
+            }
+            #expect(message.hasPrefix("w.safetensors: "), "\(message)")
+            #expect(message.contains("tensor \(name) holds a value that is not a finite float32"), "\(message)")
+        }
+    }
+
+    /// The sanitize step: `module.` prefixes and a stem already cut to RGB load to the same network.
+    @Test("module. prefixes and a 3-channel stem give the same outputs as the checkpoint layout")
+    func quirksGiveTheSameNetwork() throws {
+        var w = SyntheticTSAV.writer
+        w.items = w.items.map { .init(name: "module." + $0.name, dtype: $0.dtype, shape: $0.shape, bytes: $0.bytes) }
+        let stemName = "module." + TSAVBackbones.videoPrefix + "stem.0.weight"
+        let stem = try SafeTensorsFile(data: SyntheticTSAV.data).tensor(TSAVBackbones.videoPrefix + "stem.0.weight")
+        let rgb = Tensor(zeros: [45, 3, 1, 7, 7])
+        for o in 0..<45 { for c in 0..<3 { for k in 0..<49 { rgb[(o * 3 + c) * 49 + k] = stem[(o * 4 + c) * 49 + k] } } }
+        replacing(stemName, &w.items, with: .init(stemName, rgb))
+        let (visual, audio) = try TSAVBackbones.load(file: SafeTensorsFile(data: w.serialized(), path: "quirks.safetensors"))
+        let clip = SyntheticWeights.uniformTensor("test:clip", shape: [1, 3, 8, 32, 32])
+        let spec = SyntheticWeights.uniformTensor("test:spectrogram", shape: [1, 1, 64, 20])
+        #expect(try visual.forward(clip, threads: 2).layer4.array == SyntheticTSAV.visual.forward(clip, threads: 2).layer4.array)
+        #expect(try audio.forward(spec, threads: 2).array == SyntheticTSAV.audio.forward(spec, threads: 2).array)
     }
 }

@@ -47,15 +47,55 @@ import TestSupport
         #expect(message?.contains("unexpected tensor coattn.extra_weights") == true, "\(message ?? "no error")")
     }
 
-    @Test func dataParallelPrefixGetsAHint() {
+    @Test func dataParallelPrefixIsRemoved() throws {
         let original = writer(.ca)
         var w = SafeTensorsWriter(metadata: original.metadata)
         for item in original.items {
             w.add(.init(name: "module." + item.name, dtype: item.dtype, shape: item.shape, bytes: item.bytes))
         }
+        let prefixed = try load(.ca, w), plain = try load(.ca, original)
+        let audio = SyntheticWeights.uniformTensor("test:audio", shape: [1, 16, 512])
+        let visual = SyntheticWeights.uniformTensor("test:visual", shape: [1, 16, 25088])
+        let a = try prefixed.forward(audio: audio, visual: visual, threads: 1)
+        let b = try plain.forward(audio: audio, visual: visual, threads: 1)
+        #expect(a.valence.array == b.valence.array && a.arousal.array == b.arousal.array)
+        // A name present with and without the prefix is ambiguous.
+        w.add(.init(name: "coattn.corr_weights", dtype: .f32, shape: [512, 512], bytes: [UInt8](repeating: 0, count: 512 * 512 * 4)))
         let message = loadError(.ca, w)
-        #expect(message?.contains("missing tensor audio_extract.init_hidden") == true, "\(message ?? "no error")")
-        #expect(message?.contains("'module.' prefix") == true, "\(message ?? "no error")")
+        #expect(message?.contains("two tensors are named coattn.corr_weights") == true, "\(message ?? "no error")")
+    }
+
+    /// A weights file with a NaN or an infinity anywhere — in any float type, in a tensor that is used or in one
+    /// that is only checked (JMT's `final_encoder`) — is refused naming the tensor and the file, never run.
+    @Test(arguments: [("coattn.corr_weights", SafeTensorsDType.f32, Float.nan), ("vregressor.0.bias", .f16, .infinity),
+                      ("Joint.linear.weight", .bf16, -.infinity), ("aregressor.0.bias", .f64, .nan)])
+    func nonFiniteTensorIsNamed(_ c: (String, SafeTensorsDType, Float)) throws {
+        var w = writer(.ca)
+        let i = w.items.firstIndex { $0.name == c.0 }!
+        w.items[i] = withValue(w.items[i], at: 3, c.2, as: c.1)
+        let message = loadError(.ca, w)
+        #expect(message?.hasPrefix("test.safetensors: ") == true, "\(message ?? "no error")")
+        #expect(message?.contains("tensor \(c.0) holds a value that is not a finite float32") == true, "\(message ?? "no error")")
+        #expect(message?.contains("at element 3") == true, "\(message ?? "no error")")
+    }
+
+    @Test func nonFiniteUnusedTensorIsNamed() {
+        var w = writer(.jmt)
+        let name = "mm_transformer.final_encoder.layers.0.attention.in_proj_weight"
+        let i = w.items.firstIndex { $0.name == name }!
+        w.items[i] = withValue(w.items[i], at: 0, .infinity, as: .f32)
+        let message = loadError(.jmt, w)
+        #expect(message?.contains("tensor \(name) holds a value that is not a finite float32") == true, "\(message ?? "no error")")
+    }
+
+    @Test func float64BeyondFloat32IsRefused() {
+        var w = writer(.ca)
+        let i = w.items.firstIndex { $0.name == "vregressor.3.bias" }!
+        var bytes = [UInt8](repeating: 0, count: 8)
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: (1e300 as Double).bitPattern.littleEndian, as: UInt64.self) }
+        w.items[i] = .init(name: "vregressor.3.bias", dtype: .f64, shape: [1], bytes: bytes)
+        let message = loadError(.ca, w)
+        #expect(message?.contains("tensor vregressor.3.bias holds a value that is not a finite float32") == true, "\(message ?? "no error")")
     }
 
     @Test func nonFloatTensorIsNamed() {
@@ -157,4 +197,24 @@ import TestSupport
             #expect((out.valence.array + out.arousal.array).allSatisfy { $0.isFinite }, "\(kind)")
         }
     }
+}
+
+/// `item` converted to `dtype` (values of the float32 item), with element `index` set to `value`.
+func withValue(_ item: SafeTensorsWriter.Item, at index: Int, _ value: Float, as dtype: SafeTensorsDType) -> SafeTensorsWriter.Item {
+    precondition(item.dtype == .f32)
+    var values = item.bytes.withUnsafeBytes { raw in
+        (0..<item.bytes.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+    }
+    values[index] = value
+    var bytes: [UInt8] = []
+    for v in values {
+        switch dtype {
+        case .f32: withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 }
+        case .f64: withUnsafeBytes(of: Double(v).bitPattern.littleEndian) { bytes += $0 }
+        case .bf16: withUnsafeBytes(of: UInt16(truncatingIfNeeded: v.bitPattern >> 16).littleEndian) { bytes += $0 }
+        case .f16: withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { bytes += $0 }
+        default: preconditionFailure("not a float type")
+        }
+    }
+    return SafeTensorsWriter.Item(name: item.name, dtype: dtype, shape: item.shape, bytes: bytes)
 }

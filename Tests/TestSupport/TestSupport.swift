@@ -83,9 +83,10 @@ public struct CommandResult: Sendable {
     public let crashed: Bool
 }
 
-/// Runs a program to completion with a time limit (killed past it), capturing both streams.
+/// Runs a program to completion with a time limit (killed past it), capturing both streams. Its standard input is
+/// empty, or `input` written through a pipe (not a seekable file).
 public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                       timeout: TimeInterval = 300) throws -> CommandResult {
+                       timeout: TimeInterval = 300, input: Data? = nil) throws -> CommandResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
@@ -93,13 +94,20 @@ public func runCommand(_ executable: String, _ arguments: [String], environment:
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
-    p.standardInput = FileHandle.nullDevice
+    let stdin = input.map { _ in Pipe() }
+    p.standardInput = stdin ?? FileHandle.nullDevice
     try p.run()
     final class Box: @unchecked Sendable { var out = Data(); var err = Data() }
     let box = Box()
     let group = DispatchGroup()
     group.enter(); DispatchQueue.global().async { box.out = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     group.enter(); DispatchQueue.global().async { box.err = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    if let stdin, let input {
+        // A program that stops reading early closes the pipe: the write then fails (EPIPE, not a signal), which is fine.
+        signal(SIGPIPE, SIG_IGN)
+        let writer = UncheckedBox(stdin.fileHandleForWriting)
+        DispatchQueue.global().async { try? writer.value.write(contentsOf: input); try? writer.value.close() }
+    }
     let deadline = Date().addingTimeInterval(timeout)
     while p.isRunning && Date() < deadline { usleep(20_000) }
     if p.isRunning { p.terminate(); usleep(200_000); if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
@@ -107,4 +115,10 @@ public func runCommand(_ executable: String, _ arguments: [String], environment:
     group.wait()
     return CommandResult(status: p.terminationStatus, stdout: box.out, stderr: String(decoding: box.err, as: UTF8.self),
                          crashed: p.terminationReason == .uncaughtSignal)
+}
+
+/// Carries a value to another thread where only that thread uses it.
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -60,15 +60,15 @@ public enum FusionHeads {
     /// The expected parameters as `*.keys.txt` entries (all float32), e.g. for `SyntheticWeights.writer(for:)`.
     public static func expectedKeys(_ spec: HeadSpec) -> [StateDictKey] { expectedParameters(spec) }
 
-    /// Loads a head from a safetensors file keyed by the official state-dict names.
+    /// Loads a head from a safetensors file keyed by the official state-dict names (`module.` prefixes removed).
     /// A file made for another head is refused (by its `head` metadata, or by its key set matching another head);
-    /// otherwise every missing, mis-shaped or unexpected tensor is an error naming it.
+    /// otherwise every missing, mis-shaped, non-float, non-finite or unexpected tensor is an error naming it.
     public static func load(_ spec: HeadSpec, file: SafeTensorsFile) throws -> any FusionHead {
         if let declared = file.metadata["head"] {
             if let other = HeadSpec(name: declared) {
                 guard other == spec else {
-                    throw WeightsError("\(file.path) holds the weights of head '\(other.name)' (metadata head=\(declared)), "
-                                       + "not '\(spec.name)': pass --head \(other.name) or the right weights file")
+                    throw WeightsError(file: file.path, problem: "holds the weights of head '\(other.name)' (metadata head=\(declared)), not '\(spec.name)'",
+                                       fix: "pass --head \(other.name) or the right weights file")
                 }
             }
         }
@@ -77,11 +77,11 @@ public enum FusionHeads {
         do {
             try store.finish()
         } catch {
-            let names = Set(file.names)
+            let names = Set(store.fileNames)
             for kind in HeadKind.allCases where kind.spec != spec {
                 if Set(expectedParameters(kind.spec).map(\.name)) == names {
-                    throw WeightsError("\(file.path) holds the weights of head '\(kind.rawValue)', not '\(spec.name)': "
-                                       + "pass --head \(kind.rawValue) or the right weights file")
+                    throw WeightsError(file: file.path, problem: "holds the weights of head '\(kind.rawValue)', not '\(spec.name)'",
+                                       fix: "pass --head \(kind.rawValue) or the right weights file")
                 }
             }
             throw error

@@ -1,0 +1,172 @@
+// The layer kinds MTCNN's three networks are made of (convolution + PReLU, dense + PReLU), the reader that takes their
+// weights from a converted safetensors file, and the buffers a forward uses.
+import Foundation
+import Kernels
+
+/// A face model file could not be used: the file, what is wrong, and the fix ("FILE: problem (remedy)").
+public struct FaceModelError: Error, CustomStringConvertible, Sendable {
+    public let file: String
+    public let problem: String
+    public let remedy: String
+
+    public init(_ file: String, _ problem: String, remedy: String) {
+        self.file = file; self.problem = problem; self.remedy = remedy
+    }
+
+    public var description: String { "\(file): \(problem) (\(remedy))" }
+}
+
+/// Reads one network's tensors by their facenet-pytorch state_dict names, checking each shape, and at the end that the
+/// file held nothing else. Each name is written once, where the property that holds the tensor is initialised.
+final class MTCNNWeightsReader {
+    let file: SafeTensorsFile
+    let network: String
+    private var used = Set<String>()
+    /// `make` checks the converted files against the sums it recorded and converts a changed one again.
+    static let remedy = "run `make` in the emopipe checkout to fetch and convert the face detector's weights again"
+
+    init(path: String, network: String) throws {
+        do {
+            file = try SafeTensorsFile(path: path)
+        } catch {
+            throw FaceModelError(path, "cannot read the \(network) weights: \(error)", remedy: Self.remedy)
+        }
+        self.network = network
+    }
+
+    func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
+        guard let e = file.entries[name] else {
+            throw FaceModelError(file.path, "no tensor \(name) \(Tensor.shapeString(shape)): not facenet-pytorch's \(network)", remedy: Self.remedy)
+        }
+        guard e.shape == shape else {
+            throw FaceModelError(file.path, "\(name) has shape \(Tensor.shapeString(e.shape)), \(network) needs \(Tensor.shapeString(shape))", remedy: Self.remedy)
+        }
+        used.insert(name)
+        do { return try file.tensor(name) } catch {
+            throw FaceModelError(file.path, "\(name): \(error)", remedy: Self.remedy)
+        }
+    }
+
+    /// Throws when the file holds tensors no property asked for (another network's file, or a different model).
+    func finish() throws {
+        let extra = file.names.filter { !used.contains($0) }
+        guard extra.isEmpty else {
+            throw FaceModelError(file.path, "unexpected tensors \(extra.prefix(3).joined(separator: ", ")) for \(network)", remedy: Self.remedy)
+        }
+    }
+}
+
+/// Convolution (bias) followed by a per-channel PReLU: `convN` + `preluN` of facenet-pytorch's networks.
+struct ConvPReLU: Sendable {
+    let conv: Conv3D
+    /// (C_out) PReLU slopes.
+    let slopes: Tensor
+
+    init(_ r: MTCNNWeightsReader, conv name: String, prelu: String, _ shape: [Int]) throws {
+        conv = Conv3D.conv2D(weight: try r.tensor(name + ".weight", shape), bias: try r.tensor(name + ".bias", [shape[0]]))
+        slopes = try r.tensor(prelu + ".weight", [shape[0]])
+    }
+
+    var outChannels: Int { conv.geometry.outChannels }
+
+    /// y = prelu(conv(x)); returns y's shape.
+    func forward(_ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>, scratch: ScratchBuffer,
+                 threads: Int) -> ActivationShape {
+        let o = conv.forward(x, s, into: y, relu: false, scratch: scratch, threads: threads)
+        PReLU.apply(y, rows: o.positions, channels: o.c, slopes: slopes.pointer)
+        return o
+    }
+}
+
+/// A fully connected layer y = x·Wᵀ + b (PyTorch's (out, in) weight) through `sgemm`.
+struct Dense: Sendable {
+    /// (out, in)
+    let weight: Tensor
+    /// (out)
+    let bias: Tensor
+
+    var inFeatures: Int { weight.shape[1] }
+    var outFeatures: Int { weight.shape[0] }
+
+    /// `rows` rows of x (rows × in) into y (rows × out).
+    func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int) {
+        guard rows > 0 else { return }
+        for r in 0..<rows { (y + r * outFeatures).update(from: bias.pointer, count: outFeatures) }
+        sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
+              beta: 1, c: y, ldc: outFeatures, threads: threads)
+    }
+}
+
+/// Several output layers of the same input joined into one matrix product (rows of their weights stacked), e.g.
+/// R-Net's `dense5_1` (face / not face) and `dense5_2` (box regression) as one 128 → 6 layer.
+enum JoinedLayers {
+    /// Stacks 2-D (out, in) weights or 4-D 1×1 convolution weights along the output axis; biases likewise.
+    static func stack(_ parts: [(weight: Tensor, bias: Tensor)]) -> (weight: Tensor, bias: Tensor) {
+        let inner = parts[0].weight.count / parts[0].weight.shape[0]
+        let outs = parts.map { $0.weight.shape[0] }.reduce(0, +)
+        var shape = parts[0].weight.shape
+        shape[0] = outs
+        let w = Tensor(zeros: shape), b = Tensor(zeros: [outs])
+        var row = 0
+        for p in parts {
+            precondition(p.weight.count / p.weight.shape[0] == inner, "joined layers need the same input size")
+            (w.pointer + row * inner).update(from: p.weight.pointer, count: p.weight.count)
+            (b.pointer + row).update(from: p.bias.pointer, count: p.bias.count)
+            row += p.weight.shape[0]
+        }
+        return (w, b)
+    }
+}
+
+/// facenet-pytorch flattens R-Net's and O-Net's last feature maps after `permute(0, 3, 2, 1)`, i.e. in (W, H, C)
+/// order, while emopipe's activations are (H, W, C): the dense weight's columns are reordered once at load so that
+/// the product reads the activations as they are (the one checkpoint quirk of these networks).
+func columnsFromWHCtoHWC(_ weight: Tensor, height: Int, width: Int, channels: Int) -> Tensor {
+    let outs = weight.shape[0], ins = weight.shape[1]
+    precondition(ins == height * width * channels, "dense input \(ins) ≠ \(height)×\(width)×\(channels)")
+    let out = Tensor(zeros: weight.shape)
+    for o in 0..<outs {
+        let src = weight.pointer + o * ins, dst = out.pointer + o * ins
+        for h in 0..<height {
+            for w in 0..<width {
+                for c in 0..<channels { dst[(h * width + w) * channels + c] = src[(w * height + h) * channels + c] }
+            }
+        }
+    }
+    return out
+}
+
+/// Two-class softmax probability of class 1 (face), as `nn.Softmax(dim=1)` computes it: exp(x − max) / Σ exp(x − max).
+@inline(__always) func faceProbability(_ logit0: Float, _ logit1: Float) -> Float {
+    let m = max(logit0, logit1)
+    let e0 = expf(logit0 - m), e1 = expf(logit1 - m)
+    return e1 / (e0 + e1)
+}
+
+/// Buffers of one forward: two activation buffers used in turn, the convolutions' scratch and the network inputs.
+/// Owned by one detector call at a time (a tracker keeps one); grown on first use, reused afterwards.
+public final class MTCNNWorkspace {
+    let a = ScratchBuffer(), b = ScratchBuffer(), scratch = ScratchBuffer(), input = ScratchBuffer()
+    /// The whole frame's summed-area table (a detection's pyramid and crops), when this detection built one.
+    let table = SummedAreaTable()
+    var tableIsCurrent = false
+    var currentTable: SummedAreaTable? { tableIsCurrent ? table : nil }
+    /// A crop extended with black beyond the frame (tracking refinement).
+    let patch = BytePatch()
+    public init() {}
+}
+
+/// A reusable byte buffer (grows, never shrinks); one user at a time.
+final class BytePatch {
+    private var storage: UnsafeMutablePointer<UInt8>?
+    private var capacity = 0
+    deinit { storage?.deallocate() }
+    func reserveBytes(_ count: Int) -> UnsafeMutablePointer<UInt8> {
+        if count > capacity || storage == nil {
+            storage?.deallocate()
+            storage = .allocate(capacity: max(1, count))
+            capacity = max(1, count)
+        }
+        return storage!
+    }
+}

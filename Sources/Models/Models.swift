@@ -1,1 +1,0 @@
-// The Models module of emopipe. Its parts live in the files beside this one.
