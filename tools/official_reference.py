@@ -509,6 +509,8 @@ def run_head(args, scratch, export_dir, data, labels, wavs, v, alias, ablate=(),
     cfg = make_config(export_dir, data, labels, wavs)
     shutil.rmtree(os.path.join(export_dir, "results"), ignore_errors=True)
     result = os.path.join(scratch, f"{v}_{alias}_{tag}.npz")
+    if args.reuse and tag != "official" and os.path.exists(result):    # an ablation an earlier run finished
+        return dict(np.load(result))
     with open(os.path.join(scratch, f"{v}_{alias}_{tag}.log"), "w") as log:
         sh([sys.executable, os.path.abspath(__file__), "--child", "--cwd", export_dir, "--config", cfg,
             "--cache", args.cache, "--result", result, "--ablate", ",".join(ablate)], stdout=log, stderr=log,
@@ -535,6 +537,9 @@ def main():
     ap.add_argument("--ablations", action="store_true")
     ap.add_argument("--only", default="", help="with --ablations: these conventions only (comma-separated)")
     ap.add_argument("--skip-base", action="store_true", help="with --ablations: compare with the CSVs already in --out")
+    ap.add_argument("--heads", default=",".join(REPOS), help="with --skip-base: these heads only (comma-separated)")
+    ap.add_argument("--reuse", action="store_true", help="with --ablations: reuse the ablation runs already in SCRATCH")
+    ap.add_argument("--table", default=None, help="with --ablations: the table's file (default: OUT/ablations.csv)")
     ap.add_argument("--pil-only", action="store_true", help="only write pil_pixels.sha256")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--cwd", help=argparse.SUPPRESS)
@@ -564,6 +569,8 @@ def main():
         data, labels, wavs, _ = ablation_dataset(args, args.scratch, exports["jca"], v, pre, None)
         base = {}
         for alias, export_dir in exports.items():
+            if args.skip_base and alias not in args.heads.split(","):
+                continue
             if args.skip_base:      # ablations only: the official outputs written by an earlier run
                 rows = [l.split(",") for l in open(os.path.join(args.out, f"{v}_{alias}.csv")).read().split("\n")[3:] if l]
                 base[alias] = {k: np.array([float(r[i]) for r in rows]) for i, k in enumerate(("raw_v", "raw_a", "smooth_v", "smooth_a"), 1)}
@@ -584,6 +591,8 @@ def main():
         for conv in args.only.split(",") if args.only else ABLATIONS:
             data, labels, wavs, flags = ablation_dataset(args, args.scratch, exports["jca"], v, pre, conv)
             for alias, export_dir in exports.items():
+                if alias not in base:
+                    continue
                 r = run_head(args, args.scratch, export_dir, data, labels, wavs, v, alias, flags, tag=conv)
                 b = base[alias]
                 n = min(len(r["raw_v"]), len(b["raw_v"]) - 1)       # the video's frames (not the end-time row)
@@ -592,7 +601,7 @@ def main():
                 print(row, flush=True)
                 table.append(row)
     if args.ablations:
-        with open(os.path.join(args.out, "ablations.csv"), "w") as f:
+        with open(args.table or os.path.join(args.out, "ablations.csv"), "w") as f:
             f.write("# max |official - official with one convention replaced by clean's| over the video's frames; "
                     "tools/official_reference.py --ablations\n")
             f.write("video,head,convention,valence_raw,arousal_raw,valence,arousal\n")
