@@ -52,8 +52,13 @@ import TestSupport
 
     @Test(arguments: videos)
     func emopipeMatchesTheOfficialTestPath(video: String) throws {
+        // `make test` makes the folder first (`make official-fixture`, checksummed): its absence is a failure, not a
+        // skip. EMOPIPE_SKIP_OFFICIAL=1 skips this test on purpose (say so when reporting a run).
+        if ProcessInfo.processInfo.environment["EMOPIPE_SKIP_OFFICIAL"] == "1" { print("OfficialProtocolTests skipped: EMOPIPE_SKIP_OFFICIAL=1"); return }
         guard FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(".complete").path) else {
-            print("skipped: \(Self.root.path) is absent or incomplete (make official-fixture)"); return
+            Issue.record("\(Self.root.path) is absent or incomplete: run `make official-fixture` (tools/official_fixture.sh), "
+                         + "or set EMOPIPE_SKIP_OFFICIAL=1 to skip the end-to-end official-protocol test on purpose")
+            return
         }
         let dir = TestPaths.temporaryDirectory("official-protocol")
         defer { try? FileManager.default.removeItem(at: dir) }
