@@ -9,7 +9,7 @@ import TestSupport
     static let mkvmerge = "/usr/bin/mkvmerge", mkvextract = "/usr/bin/mkvextract"
 
     static var videos: [String] {
-        var v = ["av_48k_stereo.mp4", "25fps.mp4", "noaudio.mp4"].map { TestPaths.fixture("media/\($0)") }
+        var v = ["av_48k_stereo.mp4", "25fps.mp4", "noaudio.mp4", "rotated.mp4", "corrupt.avi"].map { TestPaths.fixture("media/\($0)") }
         let fixture = TestPaths.packageRoot.appendingPathComponent(".build/official-fixture/videos")
         for name in ["speech_2997.mp4", "speech_25.mp4"] {
             let p = fixture.appendingPathComponent(name).path
