@@ -56,8 +56,9 @@ import TestSupport
         // skip. EMOPIPE_SKIP_OFFICIAL=1 skips this test on purpose (say so when reporting a run).
         if ProcessInfo.processInfo.environment["EMOPIPE_SKIP_OFFICIAL"] == "1" { print("OfficialProtocolTests skipped: EMOPIPE_SKIP_OFFICIAL=1"); return }
         guard FileManager.default.fileExists(atPath: Self.root.appendingPathComponent(".complete").path) else {
-            Issue.record("\(Self.root.path) is absent or incomplete: run `make official-fixture` (tools/official_fixture.sh), "
-                         + "or set EMOPIPE_SKIP_OFFICIAL=1 to skip the end-to-end official-protocol test on purpose")
+            let message = "\(Self.root.path) is absent or incomplete: run `make official-fixture` (tools/official_fixture.sh), "
+                + "or set EMOPIPE_SKIP_OFFICIAL=1 to skip the end-to-end official-protocol test on purpose"
+            Issue.record(Comment(rawValue: message))
             return
         }
         let dir = TestPaths.temporaryDirectory("official-protocol")
