@@ -2,11 +2,24 @@
 // emopipe: video → per-frame valence/arousal with the Aff-Wild2 audio-visual fusion models, natively.
 import PackageDescription
 
-/// Numeric code is compiled optimized and for this machine's vector units even in debug builds,
-/// so `swift test` runs the kernels at full speed. Everything else keeps the default settings.
+/// Numeric code is compiled optimized even in debug builds, so `swift test` runs the kernels at full speed.
+/// On x86-64 it targets x86-64-v3 (AVX2 + FMA), whatever CPU builds it: the binary runs on any such CPU, and the
+/// AVX-512 / VNNI / BF16 micro-kernels (C target `CKernels`, one function per instruction set) are chosen at run time.
+/// Everything else keeps the default settings.
+/// (`-target-cpu` does not know the x86-64-v3 level name; the clang importer's `-march` sets Swift's target features.)
+#if arch(x86_64)
+let baselineCPU = ["-Xcc", "-march=x86-64-v3"]
+#else
+let baselineCPU = ["-target-cpu", "native"]
+#endif
 let numeric: [SwiftSetting] = [
     .unsafeFlags(["-O"], .when(configuration: .debug)),
-    .unsafeFlags(["-target-cpu", "native"]),
+    .unsafeFlags(baselineCPU),
+]
+/// The C micro-kernels: always optimized; no contraction of a*b+c into FMAs behind the code's back (the kernels spell
+/// out every FMA, and the reference-order guarantees depend on it). Each function names its own instruction set.
+let microKernels: [CSetting] = [
+    .unsafeFlags(["-O3", "-ffp-contract=off"]),
 ]
 
 let package = Package(
@@ -29,7 +42,8 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
         // Stages, one module each.
-        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: numeric),        // tensors, safetensors, conv/GEMM/pool kernels
+        .target(name: "CKernels", cSettings: microKernels),                                   // ISA-specific micro-kernels, CPU detection
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numeric), // tensors, safetensors, conv/GEMM/pool kernels
         .target(name: "Media", dependencies: ["CFFmpeg", "CTurboJPEG", "Kernels"]),          // FFmpeg decoding: frames, audio, image sequences; JPEG crops as PIL decodes them
         .target(name: "Audio", dependencies: ["CFFTW", "Kernels"], swiftSettings: numeric),   // log-mel spectrograms and per-frame windows
         .target(name: "Face", dependencies: ["Kernels", "Media"], swiftSettings: numeric),    // detection, tracking, alignment, 112×112 crops
@@ -45,7 +59,7 @@ let package = Package(
 
         // Shared by the test targets: locating ../shared/parity and Fixtures/, tolerances, running the binary.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: numeric),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"], swiftSettings: numeric),
         .testTarget(name: "MediaTests", dependencies: ["TestSupport", "Media", "Checkpoint", "CTurboJPEG"]),
         .testTarget(name: "AudioTests", dependencies: ["TestSupport", "Audio", "Media", "Kernels"]),
         .testTarget(name: "FaceTests", dependencies: ["TestSupport", "Face", "Media", "Kernels"]),

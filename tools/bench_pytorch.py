@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Time PyTorch CPU on the two TSAV backbones, optionally side by side with `emopipe bench`.
 
-    python3 tools/bench_pytorch.py --threads 2 --clips 4 [--emopipe .build/release/emopipe] [--rounds 2] [--json]
+    python3 tools/bench_pytorch.py --threads 2 --clips 4 [--emopipe .build/release/emopipe] [--rounds 2] [--precision P] [--json]
 
 - visual: torchvision r2plus1d_18 (3-channel stem, fc = identity) on clips of 3x8x112x112;
 - audio: torchvision resnet18 with a 1-channel 7x7 stem (fc = identity) on spectrograms of 1x64x104.
+PyTorch runs fp32 (its CPU default); emopipe reports each of its precisions (fp32 = exact mode, bf16, int8), all
+compared with PyTorch's fp32 throughput. Each side also reports its process CPU time per clip (PyTorch's OpenMP
+threads may spin while waiting, so its CPU time can exceed the work done; the wall time is the comparison).
 Weights are random (the time does not depend on them). FLOPs are counted from the layer shapes with the same
 rule as `emopipe bench` (2 x multiply-adds of every convolution, padded taps included). Threads:
 torch.set_num_threads(N); emopipe gets --threads N. With --emopipe, the two programs run alternately for
@@ -52,15 +55,17 @@ def conv_flops(model, x):
 
 
 def best_time(model, x, repeats):
+    """Best wall and best process-CPU seconds of `repeats` forward passes (after a warm-up)."""
     import torch
     with torch.inference_mode():
         model(x)  # warm-up
-        best = float("inf")
+        best, best_cpu = float("inf"), float("inf")
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             model(x)
             best = min(best, time.perf_counter() - t0)
-    return best
+            best_cpu = min(best_cpu, time.process_time() - c0)
+    return best, best_cpu
 
 
 def main():
@@ -74,6 +79,8 @@ def main():
     p.add_argument("--rounds", type=int, default=1, help="alternate PyTorch and emopipe this many times")
     p.add_argument("--channels-last", action="store_true",
                    help="run PyTorch in channels_last(_3d) memory format instead of its default contiguous NC(T)HW")
+    p.add_argument("--precision", action="append", choices=["fp32", "bf16", "int8"],
+                   help="emopipe precision(s) to time (repeatable; default: all)")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
 
@@ -99,52 +106,68 @@ def main():
         ax = ax.contiguous(memory_format=torch.channels_last)
     vflops, aflops = conv_flops(visual, vx), conv_flops(audio, ax)
 
-    torch_best = {"r2plus1d_18": float("inf"), "resnet18_audio": float("inf")}
-    emo_best = {"r2plus1d_18": float("inf"), "resnet18_audio": float("inf")}
+    inf = float("inf")
+    torch_best = {"r2plus1d_18": [inf, inf], "resnet18_audio": [inf, inf]}   # [wall, cpu] seconds per clip
+    emo_best = {}                                                            # emopipe key -> [wall, cpu]
     emo_report = None
     emo_sgemm = emo_gemm = 0.0
     for _ in range(a.rounds):
-        torch_best["r2plus1d_18"] = min(torch_best["r2plus1d_18"], best_time(visual, vx, a.repeats) / a.clips)
-        torch_best["resnet18_audio"] = min(torch_best["resnet18_audio"], best_time(audio, ax, max(a.repeats, 5)) / a.clips)
+        for k, (model, x, reps) in {"r2plus1d_18": (visual, vx, a.repeats), "resnet18_audio": (audio, ax, max(a.repeats, 5))}.items():
+            wall, cpu = best_time(model, x, reps)
+            torch_best[k] = [min(torch_best[k][0], wall / a.clips), min(torch_best[k][1], cpu / a.clips)]
         if a.emopipe:
-            out = subprocess.run([a.emopipe, "bench", "--threads", str(a.threads), "--clips", str(a.clips),
-                                  "--repeats", str(a.repeats), "--frames", str(a.frames), "--json"],
-                                 check=True, capture_output=True, text=True).stdout
+            cmd = [a.emopipe, "bench", "--threads", str(a.threads), "--clips", str(a.clips),
+                   "--repeats", str(a.repeats), "--frames", str(a.frames), "--json"]
+            for p in a.precision or []:
+                cmd += ["--precision", p]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             emo_report = json.loads(out)
             emo_sgemm = max(emo_sgemm, next(v for k, v in emo_report.items() if k.startswith("sgemm_")))
             emo_gemm = max(emo_gemm, next((v for k, v in emo_report.items() if k.startswith("emopipe_gemm_")), 0.0))
-            for k in emo_best:
-                emo_best[k] = min(emo_best[k], emo_report[k]["ms_per_clip"] / 1000)
+            for k, v in emo_report.items():
+                if isinstance(v, dict) and "ms_per_clip" in v:
+                    prev = emo_best.get(k, [inf, inf])
+                    emo_best[k] = [min(prev[0], v["ms_per_clip"] / 1000), min(prev[1], v.get("cpu_ms_per_clip", inf) / 1000)]
 
     flops = {"r2plus1d_18": vflops / a.clips, "resnet18_audio": aflops / a.clips}
     result = {"threads": a.threads, "clips_per_pass": a.clips, "rounds": a.rounds, "channels_last": a.channels_last,
               "torch": torch.__version__, "torchvision": tv.__version__, "pytorch": {}, "emopipe": {}}
-    for k, s in torch_best.items():
-        result["pytorch"][k] = {"ms_per_clip": round(s * 1000, 3), "clips_per_s": round(1 / s, 3),
+    for k, (s, c) in torch_best.items():
+        result["pytorch"][k] = {"ms_per_clip": round(s * 1000, 3), "cpu_ms_per_clip": round(c * 1000, 3),
+                                "clips_per_s": round(1 / s, 3),
                                 "gflop_per_clip": round(flops[k] / 1e9, 4), "gflop_per_s": round(flops[k] / s / 1e9, 2)}
     if emo_report:
+        result["cpu"] = emo_report.get("cpu", "")
+        result["emopipe_kernels"] = emo_report.get("kernels", "")
         result["emopipe_sgemm_gflop_per_s"] = emo_sgemm   # OpenBLAS reference product, best of the rounds
         result["emopipe_own_gemm_gflop_per_s"] = emo_gemm  # the same product through emopipe's kernel
-        for k, s in emo_best.items():
-            result["emopipe"][k] = {"ms_per_clip": round(s * 1000, 3), "clips_per_s": round(1 / s, 3),
+        for k, (s, c) in emo_best.items():
+            base = "resnet18_audio" if k.startswith("resnet18") else "r2plus1d_18"
+            # "fp32 sliding": the pipeline's overlapping clips with exact reuse (emopipe bench's sliding rows).
+            label = emo_report[k].get("precision", "fp32") + (" sliding" if emo_report[k].get("sliding_clips") else "")
+            result["emopipe"][k] = {"precision": label,
+                                    "ms_per_clip": round(s * 1000, 3), "cpu_ms_per_clip": round(c * 1000, 3),
+                                    "clips_per_s": round(1 / s, 3),
                                     "gflop_per_s": round(emo_report[k]["gflop_per_clip"] * 1e9 / s / 1e9, 2),
-                                    "throughput_vs_pytorch": round(torch_best[k] / s, 3)}
+                                    "throughput_vs_pytorch": round(torch_best[base][0] / s, 3)}
     if a.json:
         print(json.dumps(result))
         return
     print(f"threads {a.threads}, {a.clips} clip(s) per pass, torch {torch.__version__}, torchvision {tv.__version__}, "
           f"{'channels-last' if a.channels_last else 'default (contiguous)'} PyTorch layout, best of {a.rounds} round(s)")
     if emo_report:
+        print(f"CPU {result['cpu']}; emopipe {result['emopipe_kernels']}")
         print(f"2048^3 product (best in the emopipe runs): OpenBLAS sgemm {emo_sgemm:.1f} GFLOP/s, "
-              f"emopipe's kernel {emo_gemm:.1f} GFLOP/s")
-    print(f"{'backbone':16} {'program':8} {'ms/clip':>9} {'clips/s':>9} {'GFLOP/s':>8} {'vs PyTorch':>10}")
+              f"emopipe's fp32 kernel {emo_gemm:.1f} GFLOP/s")
+    print(f"{'backbone':16} {'program':8} {'precision':12} {'ms/clip':>9} {'clips/s':>9} {'G(FL)OP/s':>9} {'vs PyTorch':>10} {'CPU ms/clip':>11}")
     for k in torch_best:
         r = result["pytorch"][k]
-        print(f"{k:16} {'pytorch':8} {r['ms_per_clip']:9.2f} {r['clips_per_s']:9.2f} {r['gflop_per_s']:8.1f} {'1.00x':>10}")
-        if emo_report:
-            e = result["emopipe"][k]
-            print(f"{k:16} {'emopipe':8} {e['ms_per_clip']:9.2f} {e['clips_per_s']:9.2f} {e['gflop_per_s']:8.1f} "
-                  f"{e['throughput_vs_pytorch']:9.2f}x")
+        print(f"{k:16} {'pytorch':8} {'fp32':12} {r['ms_per_clip']:9.2f} {r['clips_per_s']:9.2f} {r['gflop_per_s']:9.1f} "
+              f"{'1.00x':>10} {r['cpu_ms_per_clip']:11.2f}")
+        for ek, e in result["emopipe"].items():
+            if ek.startswith(k):
+                print(f"{k:16} {'emopipe':8} {e['precision']:12} {e['ms_per_clip']:9.2f} {e['clips_per_s']:9.2f} "
+                      f"{e['gflop_per_s']:9.1f} {e['throughput_vs_pytorch']:9.2f}x {e['cpu_ms_per_clip']:11.2f}")
 
 
 if __name__ == "__main__":

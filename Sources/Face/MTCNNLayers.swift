@@ -78,6 +78,82 @@ struct ConvPReLU: Sendable {
     }
 }
 
+/// A dense layer followed by a per-channel PReLU on the flattened last feature map: R-Net's `dense4` + `prelu4`, O-Net's
+/// `dense5` + `prelu5`. The weight's columns are reordered once at load for (H, W, C) activations
+/// (`columnsFromWHCtoHWC`).
+struct DensePReLU: Sendable {
+    let dense: Dense
+    /// (out) PReLU slopes.
+    let slopes: Tensor
+
+    /// `map`: the (height, width, channels) of the feature map it reads.
+    init(_ r: MTCNNWeightsReader, dense name: String, prelu: String, outputs: Int, map: (h: Int, w: Int, c: Int)) throws {
+        let weight = try r.tensor(name + ".weight", [outputs, map.h * map.w * map.c])
+        dense = Dense(weight: columnsFromWHCtoHWC(weight, height: map.h, width: map.w, channels: map.c),
+                      bias: try r.tensor(name + ".bias", [outputs]))
+        slopes = try r.tensor(prelu + ".weight", [outputs])
+    }
+}
+
+/// The shape R-Net and O-Net share: square crops through convolutions + PReLU, each but the last followed by a max
+/// pool of stride 2 (ceil mode), the last feature map into a dense layer + PReLU, then the output layers joined into
+/// one product. `RNet` and `ONet` declare their layers (each weight name once); this runs them.
+struct CropNetwork: Sendable {
+    /// A convolution + PReLU and the kernel of the max pool after it (nil for the last convolution).
+    struct Stage: Sendable {
+        let conv: ConvPReLU
+        let pool: Int?
+        init(_ conv: ConvPReLU, pool: Int?) { self.conv = conv; self.pool = pool }
+    }
+
+    let inputSize: Int
+    let stages: [Stage]
+    let hidden: DensePReLU
+    /// The output layers joined (`JoinedLayers`): per crop, face logits 0–1, regression 2–5, then any others.
+    let output: Dense
+    /// The largest activation of one crop (the size of each of the workspace's two buffers, per crop).
+    private let floatsPerCrop: Int
+
+    init(name: String, inputSize: Int, stages: [Stage], hidden: DensePReLU, output: Dense) {
+        precondition(!stages.isEmpty && stages.dropLast().allSatisfy { $0.pool != nil } && stages.last!.pool == nil,
+                     "\(name): every convolution but the last is pooled")
+        var s = ActivationShape(n: 1, h: inputSize, w: inputSize, c: 3), most = 0
+        for stage in stages {
+            guard let o = stage.conv.conv.outputShape(s) else { preconditionFailure("\(name): \(stage.conv.conv.geometry) cannot take \(s)") }
+            s = o
+            most = max(most, s.count)
+            if let k = stage.pool {
+                s.h = Pooling.pooledSize(s.h, kernel: k, stride: 2, padding: 0, ceilMode: true)
+                s.w = Pooling.pooledSize(s.w, kernel: k, stride: 2, padding: 0, ceilMode: true)
+            }
+        }
+        precondition(s.count == hidden.dense.inFeatures, "\(name): feature map \(s) for a dense layer of \(hidden.dense.inFeatures) inputs")
+        precondition(output.inFeatures == hidden.dense.outFeatures, "\(name): output layers of \(output.inFeatures) inputs")
+        self.inputSize = inputSize; self.stages = stages; self.hidden = hidden; self.output = output
+        floatsPerCrop = max(most, hidden.dense.outFeatures, output.outFeatures)
+    }
+
+    /// Runs `count` crops (count × inputSize × inputSize × 3, normalised). Returns count rows of `output.outFeatures`
+    /// floats, living in `workspace` until its next use.
+    func forward(_ x: UnsafePointer<Float>, count: Int, workspace ws: MTCNNWorkspace, threads: Int) -> UnsafePointer<Float> {
+        let a = ws.a.reserve(count * floatsPerCrop), b = ws.b.reserve(count * floatsPerCrop)
+        var s = ActivationShape(n: count, h: inputSize, w: inputSize, c: 3)
+        var input = x
+        // Each convolution writes `a`, its pool `b`, which the next convolution reads; the last one's map stays in `a`.
+        for stage in stages {
+            s = stage.conv.forward(input, s, into: a, scratch: ws.scratch, threads: threads)
+            if let k = stage.pool {
+                s = Pooling.maxPool2D(a, s, kernel: k, stride: 2, padding: 0, ceilMode: true, into: b)
+                input = UnsafePointer(b)
+            }
+        }
+        hidden.dense.forward(a, rows: count, into: b, threads: threads)
+        PReLU.apply(b, rows: count, channels: hidden.dense.outFeatures, slopes: hidden.slopes.pointer)
+        output.forward(b, rows: count, into: a, threads: threads)
+        return UnsafePointer(a)
+    }
+}
+
 /// A fully connected layer y = x·Wᵀ + b (PyTorch's (out, in) weight) through `sgemm`.
 struct Dense: Sendable {
     /// (out, in)

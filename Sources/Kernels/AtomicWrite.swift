@@ -33,23 +33,25 @@ public func writeAtomically<Bytes: ContiguousBytes>(_ bytes: Bytes, to path: Str
         .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
     let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
     guard fd >= 0 else { throw WriteError(path: path, errno: errno) }
-    var failure: Int32 = 0
-    bytes.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = errno
-                return
-            }
-            offset += n
-        }
-    }
+    var failure = bytes.withUnsafeBytes { writeAll(fd, $0) } ?? 0
     if close(fd) != 0 && failure == 0 { failure = errno }
     if failure == 0 && rename(tmp, path) != 0 { failure = errno }
     guard failure == 0 else {
         unlink(tmp)
         throw WriteError(path: path, errno: failure)
     }
+}
+
+/// Writes all of `bytes` to `fd`, retrying partial writes and interruptions; returns errno on failure.
+public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
+    var offset = 0
+    while offset < bytes.count {
+        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        offset += n
+    }
+    return nil
 }

@@ -94,18 +94,34 @@ public final class Conv3D: @unchecked Sendable {
         return (tileRows, tiles)
     }
 
+    /// Row tiles covering `ranges` of output rows (each range cut into tiles of at most `tileRows`), or nil for the
+    /// plain tiling of all `rows`.
+    func tiles(rows: Int, ranges: [Range<Int>]?, workers: Int) -> (tileRows: Int, tiles: Int, starts: [(Int, Int)]?) {
+        guard let ranges else { let (t, n) = tiling(rows: rows, workers: workers); return (t, n, nil) }
+        let total = ranges.reduce(0) { $0 + $1.count }
+        let tileRows = tiling(rows: max(total, 1), workers: workers).tileRows
+        var starts: [(Int, Int)] = []
+        for r in ranges {
+            var r0 = r.lowerBound
+            while r0 < r.upperBound { let m = min(tileRows, r.upperBound - r0); starts.append((r0, m)); r0 += m }
+        }
+        return (tileRows, starts.count, starts)
+    }
+
     /// y = act(conv(x) + bias (+ residual)); `y` and `residual` have the output shape, channels-last.
     /// `y` must not overlap `x` or `residual`. Uses up to `threads` workers (the result does not depend on how many:
     /// every output row is computed the same way whichever tile holds it). Returns the output shape.
+    /// `rows`: compute only these output rows (positions), leaving the others of `y` untouched; each computed row is
+    /// the same, to the bit, as in a forward over all rows (for the same reason).
     @discardableResult
     public func forward(_ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
                         residual: UnsafePointer<Float>? = nil, relu: Bool, scratch: ScratchBuffer,
-                        threads: Int) -> ActivationShape {
+                        threads: Int, rows selected: [Range<Int>]? = nil) -> ActivationShape {
         guard let o = outputShape(s) else { preconditionFailure("\(geometry) cannot take input \(s)") }
         let g = geometry, cout = g.outChannels, k = g.k, rows = o.positions
         // More workers than rows would idle (and a huge count would overflow the tiling arithmetic).
         let threads = max(1, min(threads, rows))
-        let (tileRows, tiles) = tiling(rows: rows, workers: threads)
+        let (tileRows, tiles, starts) = self.tiles(rows: rows, ranges: selected, workers: threads)
         let workers = max(1, min(threads, tiles))
         let patchFloats = path == .im2col ? tileRows * k : 0
         let perWorker = patchFloats + PackedGEMM.scratchCount(k: k)
@@ -118,7 +134,7 @@ public final class Conv3D: @unchecked Sendable {
             while true {
                 let tile = nextTile.wrappingAdd(1, ordering: .relaxed).oldValue
                 if tile >= tiles { break }
-                let r0 = tile * tileRows, m = min(tileRows, rows - r0)
+                let (r0, m) = starts?[tile] ?? (tile * tileRows, min(tileRows, rows - tile * tileRows))
                 let out = y + r0 * cout
                 switch path {
                 case .pointwise:

@@ -35,6 +35,12 @@ public final class R2Plus1D18: @unchecked Sendable {
     /// The four stages in order (stored, so a forward allocates nothing to walk them).
     public let layers: [[BasicBlock]]
 
+    /// The arithmetic of the convolutions (`fp32` unless made with `init(_:precision:)`).
+    public let precision: Precision
+    /// For bf16/int8: the converted convolutions, by the fp32 convolution they replace. `stem.conv0` has none: its
+    /// input (normalized RGB, 3 channels) is signed and it is under 1 % of the work, so it stays fp32 in every mode.
+    let reduced: [ObjectIdentifier: ReducedConv3D]
+
     public static let widths = [64, 128, 256, 512]
     public static let outChannels = 512
 
@@ -73,12 +79,34 @@ public final class R2Plus1D18: @unchecked Sendable {
             }
         }
         (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
+        precision = .fp32
+        reduced = [:]
     }
+
+    /// The same network with its convolutions converted to `precision` once, here (the fp32 weights are shared).
+    public init(_ other: R2Plus1D18, precision: Precision) {
+        stem = other.stem
+        (layer1, layer2, layer3, layer4) = (other.layer1, other.layer2, other.layer3, other.layer4)
+        layers = other.layers
+        self.precision = precision
+        var converted: [ObjectIdentifier: ReducedConv3D] = [:]
+        if precision != .fp32 {
+            for (_, conv, _) in other.convolutions(for: ActivationShape(n: 1, t: 8, h: 112, w: 112, c: 3)) where conv !== other.stem.conv0 {
+                converted[ObjectIdentifier(conv)] = ReducedConv3D(conv, precision: precision)
+            }
+        }
+        reduced = converted
+    }
+
+    /// The converted form of `conv` in this network's precision, if it has one.
+    public func reducedConvolution(_ conv: Conv3D) -> ReducedConv3D? { reduced[ObjectIdentifier(conv)] }
 
     /// Per-worker buffers; grown on first use, reused afterwards (no allocation in a steady-state forward).
     public final class Workspace {
         let input = ScratchBuffer(), a = ScratchBuffer(), b = ScratchBuffer(), c = ScratchBuffer()
         let mid = ScratchBuffer(), down = ScratchBuffer(), im2col = ScratchBuffer()
+        /// The converted (u8 / bf16) input of the current convolution in reduced precision.
+        let converted = ScratchBuffer()
         /// The input shape the buffer sizes were computed for, and the floats each buffer role needs for it.
         var plannedInput: ActivationShape?, sizes = BufferSizes()
         public init() {}
@@ -137,10 +165,15 @@ public final class R2Plus1D18: @unchecked Sendable {
     /// Runs `n` clips (N, 3, T, H, W) channel-major and writes layer4 flattened channel-major (N, 512·T4·H4·W4),
     /// the per-channel mean over layer4's positions (N, 512), and optionally the per-channel max (N, 512).
     /// Returns layer4's shape.
+    ///
+    /// `frameKeys` (N·T, clip-major) names each input frame: equal keys promise identical frames. With `reuse`, work
+    /// whose result is already known is skipped (`ClipReuse`); the outputs are the same to the bit.
     @discardableResult
     public func forward(clips x: UnsafePointer<Float>, n: Int, t: Int, h: Int, w: Int, workspace ws: Workspace,
                         layer4 out: UnsafeMutablePointer<Float>?, pooled: UnsafeMutablePointer<Float>?,
-                        maxPooled: UnsafeMutablePointer<Float>? = nil, threads: Int) -> ActivationShape {
+                        maxPooled: UnsafeMutablePointer<Float>? = nil, threads: Int,
+                        frameKeys: [Int]? = nil, reuse: ClipReuse? = nil) -> ActivationShape {
+        precondition(frameKeys == nil || frameKeys!.count == n * t, "frameKeys needs one key per input frame (N·T)")
         var s = ActivationShape(n: n, t: t, h: h, w: w, c: 3)
         if ws.plannedInput != s {
             ws.sizes = bufferSizes(for: s)
@@ -152,21 +185,106 @@ public final class R2Plus1D18: @unchecked Sendable {
         var cur = ws.a.reserve(sizes.block), tmp = ws.b.reserve(sizes.temporary), next = ws.c.reserve(sizes.block)
         let mid = ws.mid.reserve(sizes.mid), down = ws.down.reserve(sizes.downsample)
         let scratch = ws.im2col
+        // Each convolution in this network's precision (optionally only some output rows).
+        func conv(_ c: Conv3D, _ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
+                  residual: UnsafePointer<Float>? = nil, relu: Bool, rows: [Range<Int>]? = nil) -> ActivationShape {
+            if let r = reduced[ObjectIdentifier(c)] {
+                return r.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, converted: ws.converted,
+                                 threads: threads, rows: rows)
+            }
+            return c.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, threads: threads, rows: rows)
+        }
+        if let reuse, frameKeys != nil { reuse.prepare(t: t, h: h, w: w, precision: precision) }
+        /// A convolution of the reuse zone (stem and layer1: `zone` is its index, `radius` its output's temporal
+        /// receptive radius): positions whose signature is known are copied, the others computed (see `ClipReuse`).
+        func zoneConv(_ zone: Int, radius r: Int, _ c: Conv3D, _ x: UnsafePointer<Float>, _ s: ActivationShape,
+                      into y: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil, relu: Bool) -> ActivationShape {
+            guard let reuse, let keys = frameKeys else { return conv(c, x, s, into: y, residual: residual, relu: relu) }
+            let o = c.outputShape(s)!
+            precondition(o.t == s.t && o.n * o.t == keys.count, "reuse zone convolutions keep the frame count")
+            let frames = o.n * o.t, rowsPerFrame = o.h * o.w, frameFloats = rowsPerFrame * o.c
+            let int8 = precision == .int8   // per-clip scales: positions of different clips never share
+            var signatures: [[Int]] = []
+            signatures.reserveCapacity(frames)
+            for clip in 0..<o.n {
+                for f in 0..<o.t {
+                    var sig = int8 ? [zone, clip] : [zone]
+                    for j in (f - r)...(f + r) { sig.append(j >= 0 && j < o.t ? keys[clip * o.t + j] : ClipReuse.padding) }
+                    signatures.append(sig)
+                }
+            }
+            let store: ClipReuse.Store? = int8 || o.t <= 2 * r ? nil : {
+                if let st = reuse.stores[zone], st.rowFloats == frameFloats { return st }
+                let st = ClipReuse.Store(rowFloats: frameFloats, capacity: reuse.capacityClips * (o.t - 2 * r))
+                reuse.stores[zone] = st
+                return st
+            }()
+            enum Source { case compute, duplicate(Int), stored(Int) }
+            var plan = [Source](repeating: .compute, count: frames)
+            var first: [[Int]: Int] = [:]
+            for i in 0..<frames {
+                if let j = first[signatures[i]] { plan[i] = .duplicate(j); continue }
+                first[signatures[i]] = i
+                if let slot = store?.slotOf[signatures[i]] { plan[i] = .stored(slot) }
+            }
+            var ranges: [Range<Int>] = []
+            var computed = 0
+            for i in 0..<frames {
+                guard case .compute = plan[i] else { continue }
+                computed += 1
+                let rows = (i * rowsPerFrame)..<((i + 1) * rowsPerFrame)
+                if let last = ranges.last, last.upperBound == rows.lowerBound { ranges[ranges.count - 1] = last.lowerBound..<rows.upperBound }
+                else { ranges.append(rows) }
+            }
+            if computed == frames {
+                _ = conv(c, x, s, into: y, residual: residual, relu: relu)
+            } else if computed > 0 {
+                _ = conv(c, x, s, into: y, residual: residual, relu: relu, rows: ranges)
+            }
+            // Kept positions first (a `put` below may reuse their slots), then duplicates (their sources, earlier
+            // positions, are final by then), then keep this batch's new padding-free positions.
+            for i in 0..<frames { if case .stored(let slot) = plan[i] { (y + i * frameFloats).update(from: store!.slot(slot), count: frameFloats) } }
+            for i in 0..<frames { if case .duplicate(let j) = plan[i] { (y + i * frameFloats).update(from: y + j * frameFloats, count: frameFloats) } }
+            if let store {
+                for i in 0..<frames {
+                    if case .compute = plan[i], !signatures[i].contains(ClipReuse.padding) { store.put(signatures[i], from: y + i * frameFloats) }
+                }
+            }
+            let flops = c.flops(s)
+            reuse.count(skipped: flops * Double(frames - computed) / Double(frames), total: flops, reused: frames - computed, of: frames)
+            return o
+        }
+        /// A convolution outside the zone (counted for the reuse statistics).
+        func plainConv(_ c: Conv3D, _ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
+                       residual: UnsafePointer<Float>? = nil, relu: Bool) -> ActivationShape {
+            if let reuse, frameKeys != nil { reuse.countWhole(c.flops(s)) }
+            return conv(c, x, s, into: y, residual: residual, relu: relu)
+        }
 
-        s = stem.conv0.forward(input, s, into: tmp, relu: true, scratch: scratch, threads: threads)
-        s = stem.conv3.forward(tmp, s, into: cur, relu: true, scratch: scratch, threads: threads)
-        for blocks in layers {
-            for b in blocks {
+        s = zoneConv(0, radius: 0, stem.conv0, input, s, into: tmp, relu: true)
+        s = zoneConv(1, radius: 1, stem.conv3, tmp, s, into: cur, relu: true)
+        for (l, blocks) in layers.enumerated() {
+            for (i, b) in blocks.enumerated() {
                 let x0 = s
-                var u = b.conv1.spatial.forward(cur, x0, into: mid, relu: true, scratch: scratch, threads: threads)
-                u = b.conv1.temporal.forward(mid, u, into: tmp, relu: true, scratch: scratch, threads: threads)
-                u = b.conv2.spatial.forward(tmp, u, into: mid, relu: true, scratch: scratch, threads: threads)
+                if l == 0 {
+                    // layer1: every convolution keeps T; radius 1 at the block input, +1 per temporal convolution.
+                    let z = 2 + 4 * i, r = 1 + 2 * i
+                    var u = zoneConv(z, radius: r, b.conv1.spatial, cur, x0, into: mid, relu: true)
+                    u = zoneConv(z + 1, radius: r + 1, b.conv1.temporal, mid, u, into: tmp, relu: true)
+                    u = zoneConv(z + 2, radius: r + 1, b.conv2.spatial, tmp, u, into: mid, relu: true)
+                    s = zoneConv(z + 3, radius: r + 2, b.conv2.temporal, mid, u, into: next, residual: UnsafePointer(cur), relu: true)
+                    swap(&cur, &next)
+                    continue
+                }
+                var u = plainConv(b.conv1.spatial, cur, x0, into: mid, relu: true)
+                u = plainConv(b.conv1.temporal, mid, u, into: tmp, relu: true)
+                u = plainConv(b.conv2.spatial, tmp, u, into: mid, relu: true)
                 var residual = UnsafePointer(cur)
                 if let d = b.downsample {
-                    d.forward(cur, x0, into: down, relu: false, scratch: scratch, threads: threads)
+                    _ = plainConv(d, cur, x0, into: down, relu: false)
                     residual = UnsafePointer(down)
                 }
-                s = b.conv2.temporal.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch, threads: threads)
+                s = plainConv(b.conv2.temporal, mid, u, into: next, residual: residual, relu: true)
                 swap(&cur, &next)
             }
         }
@@ -185,7 +303,7 @@ public final class R2Plus1D18: @unchecked Sendable {
 
     /// Runs a (N, 3, T, H, W) tensor of normalized clips.
     public func forward(_ clips: Tensor, workspace: Workspace = Workspace(), wantMax: Bool = false,
-                        threads: Int) throws -> Output {
+                        threads: Int, frameKeys: [Int]? = nil, reuse: ClipReuse? = nil) throws -> Output {
         guard clips.rank == 5, clips.shape[1] == 3 else {
             throw WeightsError("R(2+1)D-18 input must be (N, 3, T, H, W) normalized RGB clips, got \(Tensor.shapeString(clips.shape))")
         }
@@ -198,7 +316,8 @@ public final class R2Plus1D18: @unchecked Sendable {
         let layer4 = Tensor(zeros: [n, flat]), pooled = Tensor(zeros: [n, 512])
         let mx = wantMax ? Tensor(zeros: [n, 512]) : nil
         let s = forward(clips: clips.pointer, n: n, t: t, h: h, w: w, workspace: workspace,
-                        layer4: layer4.pointer, pooled: pooled.pointer, maxPooled: mx?.pointer, threads: threads)
+                        layer4: layer4.pointer, pooled: pooled.pointer, maxPooled: mx?.pointer, threads: threads,
+                        frameKeys: frameKeys, reuse: reuse)
         precondition(s == o, "layer4 shape \(s) differs from the predicted \(o)")
         return Output(layer4: layer4, pooled: pooled, maxPooled: mx)
     }

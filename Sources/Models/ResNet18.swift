@@ -20,6 +20,12 @@ public final class ResNet18: @unchecked Sendable {
     /// The four stages in order (stored, so a forward allocates nothing to walk them).
     public let layers: [[BasicBlock]]
 
+    /// The arithmetic of the convolutions (`fp32` unless made with `init(_:precision:)`).
+    public let precision: Precision
+    /// For bf16/int8: the converted convolutions, by the fp32 convolution they replace. `conv1` has none: its input
+    /// (a log-mel spectrogram) is signed, and it is a few % of the work.
+    let reduced: [ObjectIdentifier: ReducedConv3D]
+
     public static let widths = [64, 128, 256, 512]
     public static let features = 512
 
@@ -39,12 +45,33 @@ public final class ResNet18: @unchecked Sendable {
             }
         }
         (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
+        precision = .fp32
+        reduced = [:]
+    }
+
+    /// The same network with its convolutions (but `conv1`) converted to `precision` once, here.
+    public init(_ other: ResNet18, precision: Precision) {
+        conv1 = other.conv1
+        (layer1, layer2, layer3, layer4) = (other.layer1, other.layer2, other.layer3, other.layer4)
+        layers = other.layers
+        self.precision = precision
+        var converted: [ObjectIdentifier: ReducedConv3D] = [:]
+        if precision != .fp32 {
+            for b in other.layers.joined() {
+                for c in [b.conv1, b.conv2] + (b.downsample.map { [$0] } ?? []) {
+                    converted[ObjectIdentifier(c)] = ReducedConv3D(c, precision: precision)
+                }
+            }
+        }
+        reduced = converted
     }
 
     /// Per-worker buffers; grown on first use, reused afterwards.
     public final class Workspace {
         let a = ScratchBuffer(), b = ScratchBuffer(), c = ScratchBuffer(), mid = ScratchBuffer()
         let down = ScratchBuffer(), im2col = ScratchBuffer()
+        /// The converted (u8 / bf16) input of the current convolution in reduced precision.
+        let converted = ScratchBuffer()
         public init() {}
     }
 
@@ -90,18 +117,26 @@ public final class ResNet18: @unchecked Sendable {
         var cur = ws.a.reserve(largest), tmp = ws.b.reserve(largest), next = ws.c.reserve(largest)
         let mid = ws.mid.reserve(largest), down = ws.down.reserve(largest)
         let scratch = ws.im2col
-        s = conv1.forward(x, s, into: tmp, relu: true, scratch: scratch, threads: threads)
+        // Each convolution in this network's precision.
+        func conv(_ c: Conv3D, _ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
+                  residual: UnsafePointer<Float>? = nil, relu: Bool) -> ActivationShape {
+            if let r = reduced[ObjectIdentifier(c)] {
+                return r.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, converted: ws.converted, threads: threads)
+            }
+            return c.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, threads: threads)
+        }
+        s = conv(conv1, x, s, into: tmp, relu: true)
         s = Pooling.maxPool2D(tmp, s, kernel: 3, stride: 2, padding: 1, into: cur)
         for blocks in layers {
             for b in blocks {
                 let x0 = s
-                let u = b.conv1.forward(cur, x0, into: mid, relu: true, scratch: scratch, threads: threads)
+                let u = conv(b.conv1, cur, x0, into: mid, relu: true)
                 var residual = UnsafePointer(cur)
                 if let d = b.downsample {
-                    d.forward(cur, x0, into: down, relu: false, scratch: scratch, threads: threads)
+                    _ = conv(d, cur, x0, into: down, relu: false)
                     residual = UnsafePointer(down)
                 }
-                s = b.conv2.forward(mid, u, into: next, residual: residual, relu: true, scratch: scratch, threads: threads)
+                s = conv(b.conv2, mid, u, into: next, residual: residual, relu: true)
                 swap(&cur, &next)
             }
         }

@@ -12,6 +12,10 @@ public final class BackboneFeatures: FeatureExtractor {
     public let threads: Int
     private let visualWorkspace = R2Plus1D18.Workspace()
     private let audioWorkspace = ResNet18.Workspace()
+    /// Work of earlier clips of the current input that later clips reuse (exact; `ClipReuse`).
+    private var reuse = ClipReuse()
+    /// Stem and layer1 work skipped by reuse so far, for the run summary.
+    public var reuseStatistics: ClipReuse { reuse }
     private let mel: MelSpectrogram
     /// Normalized clips of one backbone call, and the backbone's packed output rows.
     private var clipInput: Tensor
@@ -19,7 +23,7 @@ public final class BackboneFeatures: FeatureExtractor {
 
     public init(model: EmotionModel, clipBatch: Int = 4, threads: Int) throws {
         self.model = model
-        self.visualWidth = model.visualIsMaxPooled ? 512 : 512 * 49
+        self.visualWidth = model.head.visualFeatures
         self.clipBatch = max(1, clipBatch)
         self.threads = threads
         mel = try MelSpectrogram()
@@ -28,6 +32,23 @@ public final class BackboneFeatures: FeatureExtractor {
     }
 
     public func visualFeatures(of clips: [[[UInt8]?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
+        try visualFeatures(of: clips, frameKeys: nil, into: rows, rowStride: rowStride)
+    }
+
+    public func visualFeatures(of clips: [[[UInt8]?]], frames: [[Int?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
+        precondition(frames.count == clips.count && frames.allSatisfy { $0.count == ClipSampling.clipLength }, "one frame number per crop")
+        // A frame without a crop is black, whatever its number: one key for all of them (frame numbers are ≥ 1).
+        var keys: [Int] = []
+        keys.reserveCapacity(clips.count * ClipSampling.clipLength)
+        for (clip, numbers) in zip(clips, frames) {
+            for (crop, number) in zip(clip, numbers) { keys.append(crop == nil ? 0 : (number ?? 0)) }
+        }
+        try visualFeatures(of: clips, frameKeys: keys, into: rows, rowStride: rowStride)
+    }
+
+    public func beginInput() { reuse = ClipReuse() }
+
+    private func visualFeatures(of clips: [[[UInt8]?]], frameKeys: [Int]?, into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
         let n = clips.count
         precondition(n <= clipBatch, "at most \(clipBatch) clips per call")
         guard n > 0 else { return }
@@ -36,7 +57,8 @@ public final class BackboneFeatures: FeatureExtractor {
         let maxPooled = model.visualIsMaxPooled
         model.visual.forward(clips: clipInput.pointer, n: n, t: ClipSampling.clipLength, h: cropSize, w: cropSize,
                              workspace: visualWorkspace, layer4: maxPooled ? nil : output.pointer, pooled: nil,
-                             maxPooled: maxPooled ? output.pointer : nil, threads: threads)
+                             maxPooled: maxPooled ? output.pointer : nil, threads: threads,
+                             frameKeys: frameKeys, reuse: frameKeys == nil ? nil : reuse)
         try FiniteOutput.require(output.pointer, count: n * visualWidth, output: "visual feature", weights: model.backbonesPath)
         // The backbone writes packed rows; the head's rows are `rowStride` apart.
         for i in 0..<n { (rows + i * rowStride).update(from: output.pointer + i * visualWidth, count: visualWidth) }

@@ -13,6 +13,8 @@ public final class EmotionModel: @unchecked Sendable {
     public let headPath: String
     /// True when the weights were made by the synthetic rule (tests and demos): the numbers mean nothing.
     public let synthetic: Bool
+    /// The arithmetic of the backbones' convolutions (fp32 = exact; see `docs/performance.md`).
+    public let precision: Precision
 
     public init(backbones: String, head spec: HeadSpec, headWeights: String) throws {
         let (v, a) = try TSAVBackbones.load(backbones)
@@ -23,6 +25,30 @@ public final class EmotionModel: @unchecked Sendable {
         headPath = headWeights
         let meta = (try? SafeTensorsFile(path: backbones).metadata) ?? [:]
         synthetic = meta["rule"] == "synth.py"
+        precision = .fp32
+    }
+
+    /// The same model with both backbones' convolutions converted to `precision` once, here (the head and the fp32
+    /// weights are shared; `fp32` gives the exact model back).
+    public init(_ other: EmotionModel, precision: Precision) {
+        visual = other.precision == precision ? other.visual : R2Plus1D18(other.visual, precision: precision)
+        audio = other.precision == precision ? other.audio : ResNet18(other.audio, precision: precision)
+        head = other.head
+        backbonesPath = other.backbonesPath
+        headPath = other.headPath
+        synthetic = other.synthetic
+        self.precision = precision
+    }
+
+    /// The same backbones with another head (e.g. to compare heads on the same features).
+    public init(_ other: EmotionModel, head: any FusionHead, headPath: String) {
+        visual = other.visual
+        audio = other.audio
+        self.head = head
+        backbonesPath = other.backbonesPath
+        self.headPath = headPath
+        synthetic = other.synthetic
+        precision = other.precision
     }
 
     /// Loads the model `ModelLocator` found.

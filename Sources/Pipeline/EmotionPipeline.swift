@@ -23,6 +23,19 @@ public struct PipelineSummary: Sendable {
     public let seconds: Double
     public let warnings: [String]
     public let truncationDetail: String?
+    /// How each clip's visual features were made.
+    public let clips: ClipCounts
+}
+
+/// How the visual features of a run's clips were made (clips past the end of the input not counted).
+public struct ClipCounts: Sendable, Equatable {
+    /// Through the visual backbone.
+    public var computed = 0
+    /// All eight crops black (no face): the black clip's features, computed once per run.
+    public var black = 0
+    /// Between two computed clips of `--clip-stride`: interpolated.
+    public var interpolated = 0
+    public init() {}
 }
 
 /// Runs one input through the protocol of `shared/spec/README.md`, streaming: frames arrive one at a time; the block
@@ -39,16 +52,22 @@ public final class EmotionPipeline {
     public let threads: Int
     /// The head's weights file, named when its output is not finite.
     public let headWeights: String?
+    /// The visual backbone runs on every `clipStride`-th frame's clip (and on the first and last frame of each head
+    /// batch); the clips between take features interpolated linearly between their two computed neighbours.
+    /// 1 (the default) computes every clip. The audio path and the head are unchanged.
+    public let clipStride: Int
     public let timings = StageTimings()
 
     public init(head: any FusionHead, features: any FeatureExtractor, rules: ProtocolRules = .clean, smoothing: Bool = true,
-                threads: Int, headWeights: String? = nil) {
+                threads: Int, headWeights: String? = nil, clipStride: Int = 1) {
+        precondition(clipStride >= 1, "clip stride must be at least 1")
         self.head = head
         self.headWeights = headWeights
         self.features = features
         self.rules = rules
         self.smoothing = smoothing
         self.threads = threads
+        self.clipStride = clipStride
     }
 
     /// Runs the frames of `source` with the audio of `audio`: `emit` gets each row in order, `rowsDone` is called
@@ -74,9 +93,15 @@ public final class EmotionPipeline {
         var crops = [[UInt8]?](repeating: nil, count: ClipSampling.window)
         var smoother = RowSmoother(smoothing: smoothing)
         var framesWithFace = 0
+        var counts = ClipCounts()
+        features.beginInput()
 
         // Clips waiting for the visual backbone: rows `pendingRow`, `pendingRow + 16`, … of the head's input.
-        var pending: [[[UInt8]?]] = [], pendingRow = 0
+        var pending: [[[UInt8]?]] = [], pendingFrames: [[Int?]] = [], pendingRow = 0
+        // Clip stride: the frames (with their rows) of the current head batch whose clips were computed, and those
+        // whose features are interpolated between them before the head runs; the last clip given.
+        var computedClips: [(frame: Int, row: Int)] = [], skippedClips: [(frame: Int, row: Int)] = []
+        var lastClip: ClipRequest?
         // Audio of the current head batch: spectrograms (step 1 done) and silent rows.
         var spectrograms: [Spectrogram] = [], spectrogramRows: [Int] = [], silentRows: [Int] = []
         var window: [Float] = []
@@ -89,17 +114,56 @@ public final class EmotionPipeline {
         func flushVisual() throws {
             guard !pending.isEmpty else { return }
             try timings.measure(.visualBackbone) {
-                try features.visualFeatures(of: pending, into: run.visual.pointer + pendingRow * width, rowStride: clips * width)
+                try features.visualFeatures(of: pending, frames: pendingFrames, into: run.visual.pointer + pendingRow * width,
+                                            rowStride: clips * width)
             }
             pending.removeAll(keepingCapacity: true)
+            pendingFrames.removeAll(keepingCapacity: true)
         }
 
         func addVisual(_ frames: [Int?], row: Int) throws {
+            let clipCrops = frames.map(crop)
+            if clipCrops.allSatisfy({ $0 == nil }) {
+                // No face in any of its frames: the black clip's features (computed once), not the backbone.
+                try run.copyBlackClip(to: row, from: features, timings: timings)
+                return
+            }
             if !pending.isEmpty && (pending.count == features.clipBatch || row != pendingRow + pending.count * clips) {
                 try flushVisual()
             }
             if pending.isEmpty { pendingRow = row }
-            pending.append(frames.map(crop))
+            pending.append(clipCrops)
+            pendingFrames.append(frames)
+        }
+
+        /// The clip of a frame of the input: computed (or black), or left for interpolation under a clip stride.
+        func addClip(_ clip: ClipRequest) throws {
+            lastClip = clip
+            let batchFrames = plan.framesPerHeadBatch
+            let f = clip.frame
+            if clipStride == 1 || (f - 1) % clipStride == 0 || f % batchFrames == 0 || (f - 1) % batchFrames == 0 {
+                if clip.frames.map(crop).allSatisfy({ $0 == nil }) { counts.black += 1 } else { counts.computed += 1 }
+                try addVisual(clip.frames, row: clip.row)
+                computedClips.append((f, clip.row))
+            } else {
+                skippedClips.append((f, clip.row))
+            }
+        }
+
+        /// Fills the rows of the skipped clips of the current head batch, each between the computed clips before and
+        /// after it (the batch's first and last frames are always computed).
+        func interpolateSkipped() {
+            guard !skippedClips.isEmpty else { return }
+            var right = 0
+            for (f, row) in skippedClips {
+                while computedClips[right].frame < f { right += 1 }
+                let (lf, lrow) = computedClips[right - 1], (rf, rrow) = computedClips[right]
+                let w = Float(f - lf) / Float(rf - lf)
+                let out = run.visual.pointer + row * width, a = run.visual.pointer + lrow * width, b = run.visual.pointer + rrow * width
+                for i in 0..<width { out[i] = a[i] + (b[i] - a[i]) * w }
+            }
+            counts.interpolated += skippedClips.count
+            skippedClips.removeAll(keepingCapacity: true)
         }
 
         func addAudio(_ request: AudioRequest, row: Int) throws {
@@ -131,6 +195,8 @@ public final class EmotionPipeline {
                 try addAudio(p.audio, row: p.row)
             }
             try flushVisual()
+            interpolateSkipped()
+            computedClips.removeAll(keepingCapacity: true)
             try timings.measure(.audioBackbone) {
                 try features.audioFeatures(of: spectrograms, padding: rules.spectrogramPadding,
                                            into: spectrogramRows.map { run.audio.pointer + $0 * audioFeatureWidth })
@@ -169,11 +235,20 @@ public final class EmotionPipeline {
             smoother.add(time: frame.time, face: frame.crop != nil)
             let (clip, completed) = try assembler.add(time: frame.time)
             try addAudio(clip.audio, row: clip.row)
-            try addVisual(clip.frames, row: clip.row)
+            try addClip(clip)
             if let completed { try runHead(completed) }
             progress?(n)
         }
-        if let last = assembler.finish() { try runHead(last) }
+        if let last = assembler.finish() {
+            // The input's last clip is always computed (the skipped clips before it need a right neighbour).
+            if let clip = lastClip, let skipped = skippedClips.last, skipped.frame == clip.frame {
+                skippedClips.removeLast()
+                if clip.frames.map(crop).allSatisfy({ $0 == nil }) { counts.black += 1 } else { counts.computed += 1 }
+                try addVisual(clip.frames, row: clip.row)
+                computedClips.append((clip.frame, clip.row))
+            }
+            try runHead(last)
+        }
         try timings.measure(.output) {
             try smoother.emitReady(known: n, final: true, emitRow)
             try rowsDone?()
@@ -181,7 +256,7 @@ public final class EmotionPipeline {
 
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         return PipelineSummary(frames: n - withoutRow.count, framesWithFace: framesWithFace, hasAudio: audio.hasAudio,
-                               seconds: seconds, warnings: source.warnings, truncationDetail: source.truncationDetail)
+                               seconds: seconds, warnings: source.warnings, truncationDetail: source.truncationDetail, clips: counts)
     }
 }
 

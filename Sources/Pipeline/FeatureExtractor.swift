@@ -1,3 +1,5 @@
+import Models
+
 /// A log-mel spectrogram: `bands` × `frames` values, band-major (row 0 = the lowest band).
 public struct Spectrogram: Sendable, Equatable {
     public let bands: Int
@@ -25,6 +27,12 @@ public protocol FeatureExtractor: AnyObject {
     /// The visual features of `clips` (each 8 packed 112×112 RGB crops, oldest first; nil is a black frame):
     /// clip i's row goes to `rows + i · rowStride`.
     func visualFeatures(of clips: [[[UInt8]?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws
+    /// The same, told which frame of the input each crop is (`frames[i][t]`, nil for a black frame): within one input
+    /// equal numbers are the same crop, so an extractor may reuse work already done for another clip (the results
+    /// must not change). The default ignores the numbers.
+    func visualFeatures(of clips: [[[UInt8]?]], frames: [[Int?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws
+    /// A new input begins: frame numbers start again from 1 (forget what was kept for the last one).
+    func beginInput()
     /// Audio, step 1: the spectrogram of one window of samples (already left-padded to at least 45599).
     func spectrogram(of window: [Float]) throws -> Spectrogram
     /// Audio, step 2: the 512 audio features of each spectrogram of a head batch, brought to a common length as
@@ -33,5 +41,12 @@ public protocol FeatureExtractor: AnyObject {
                        into rows: [UnsafeMutablePointer<Float>]) throws
 }
 
+extension FeatureExtractor {
+    public func visualFeatures(of clips: [[[UInt8]?]], frames: [[Int?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
+        try visualFeatures(of: clips, into: rows, rowStride: rowStride)
+    }
+    public func beginInput() {}
+}
+
 /// Floats per audio feature row (ResNet-18's pooled layer4).
-public let audioFeatureWidth = 512
+public let audioFeatureWidth = ResNet18.features

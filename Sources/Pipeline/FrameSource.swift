@@ -60,7 +60,11 @@ public final class VideoFaceSource: FrameSource {
     }
 
     public var expectedFrames: Int? {
-        decoder.info.declaredFrameCount ?? decoder.info.duration.map { Int(($0 * decoder.info.frameRate).rounded()) }
+        if let n = decoder.info.declaredFrameCount { return n }
+        // Duration × rate, when both are sane (a container may declare anything).
+        guard let estimate = decoder.info.duration.map({ ($0 * decoder.info.frameRate).rounded() }),
+              estimate.isFinite, estimate >= 0, estimate < 1e12 else { return nil }
+        return Int(estimate)
     }
 
     public func next(timings: StageTimings) throws -> SourceFrame? {

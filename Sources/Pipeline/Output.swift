@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// Where bytes go: standard output or an output file. Every write either completes or throws an error naming the
 /// destination; nothing traps.
@@ -11,20 +12,6 @@ extension ByteSink {
         var t = text
         try t.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
     }
-}
-
-/// Writes all of `bytes` to `fd`, retrying partial writes and interruptions; returns errno on failure.
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
-    var offset = 0
-    while offset < bytes.count {
-        let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if n < 0 {
-            if errno == EINTR { continue }
-            return errno
-        }
-        offset += n
-    }
-    return nil
 }
 
 /// Standard output. A reader that went away (EPIPE: `emopipe … | head`) ends the run quietly (`OutputClosed`);

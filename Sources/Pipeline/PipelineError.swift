@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Media
 
 /// A failure the user can act on: the file it concerns, what happened, and what to do about it.
@@ -20,16 +21,12 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable {
         return OneLine.flatten(text)
     }
 
-    /// The error of a write that failed with `errno` (disk full, closed pipe, …) on `file`.
+    /// The error of a write that failed with `errno` (disk full, closed pipe, …) on `file`: the system's reason and
+    /// the fix as every writer gives them (`Kernels.WriteError`), and what a closed descriptor means here.
     public static func writeFailed(_ file: String, errno code: Int32) -> PipelineError {
-        let remedy: String
-        switch code {
-        case ENOSPC, EDQUOT, EFBIG: remedy = "free some space, or write somewhere else"
-        case EBADF: remedy = "the output is closed; give a file with -o or redirect the output"
-        case EACCES, EPERM, EROFS: remedy = "choose a place you can write to"
-        default: remedy = "check the disk and the destination, then run again"
-        }
-        return PipelineError(file, "cannot write (\(String(cString: strerror(code))))", remedy: remedy)
+        let w = WriteError(path: file, errno: code)
+        return PipelineError(file, "cannot write (\(w.reason))",
+                             remedy: code == EBADF ? "the output is closed; give a file with -o or redirect the output" : w.fix)
     }
 }
 

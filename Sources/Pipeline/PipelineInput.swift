@@ -91,23 +91,25 @@ public final class PipelineInput {
         if options.timestamps != nil {
             throw PipelineError(options.timestamps, "--timestamps is for crop folders", remedy: "a video's own timestamps are used; drop --timestamps")
         }
-        let tracker = try faces().tracker(options.face)
         switch options.rules.audioOrigin {
         case .firstVideoFrame:
-            // One open for the frames and the audio (`-`, standard input, or a FIFO can be read only once).
+            // One open for the frames and the audio (`-`, standard input, or a FIFO can be read only once), before the
+            // face models load (a file that is not a video says so even without them).
             let media = try MediaInput.open(path)
-            let video = VideoFaceSource(decoder: media.video, tracker: tracker, threads: threads)
+            let video = VideoFaceSource(decoder: media.video, tracker: try faces().tracker(options.face), threads: threads)
             return PipelineInput(path: path, kind: .video, frames: video, audio: StreamingAudio(reader: media.audio),
-                                 warnings: media.audio == nil ? [noAudio(path)] : [], files: path == "-" ? [] : [path], options: options,
-                                 audioDecoder: media.audio)
+                                 warnings: media.audio == nil ? [noAudio(path)] : [], files: path == "-" ? [] : [path],
+                                 options: options, audioDecoder: media.audio)
         case .mkvmergeRemux:
             // The official preparation reads the container's timestamps before any frame (as mkvmerge does), then the
-            // frames, then the audio: three reads. A pipe is read once into a temporary file first.
+            // frames, then the audio: three reads. A pipe is read once into a temporary file first. The face models
+            // load after the input is known to be a video.
             let spool = try PipeSpool.ifNeeded(path)
             let file = spool?.path ?? path
             let remux = try MatroskaTimestamps.ofRemux(path: file)
             let reader = try OfficialAudioReader.open(video: file, timestamps: remux)
-            let video = VideoFaceSource(decoder: try VideoDecoder(path: file), tracker: tracker, threads: threads)
+            let decoder = try VideoDecoder(path: file)
+            let video = VideoFaceSource(decoder: decoder, tracker: try faces().tracker(options.face), threads: threads)
             let lines = timestampLines(remux.milliseconds, options.rules)
             let frames: FrameSource = options.rules.frameCount == .withEndTimeLine ? EndTimeLineSource(video, timestamps: lines) : video
             return PipelineInput(path: path, kind: .video, frames: frames, audio: StreamingAudio(reader: reader),

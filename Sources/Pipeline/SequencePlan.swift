@@ -61,20 +61,4 @@ public struct SequencePlan: Sendable, Equatable {
         let base = framesPerBlock * b + k + 1
         return Sequence(block: b, offset: k, clipEnds: (0..<clipsPerSequence).map { base + sequencesPerBlock * $0 })
     }
-
-    /// Number of blocks needed for a video of `frameCount` frames.
-    public static func blockCount(frameCount: Int) -> Int {
-        frameCount <= 0 ? 0 : (frameCount + framesPerBlock - 1) / framesPerBlock
-    }
-
-    /// The sequences of block b that hold at least one frame of the video.
-    public static func sequences(block b: Int, frameCount: Int) -> [Sequence] {
-        (0..<sequencesPerBlock).map { sequence(block: b, offset: $0) }.filter { $0.clipEnds[0] <= frameCount }
-    }
-
-    /// The sequence and position that frame f (1-based) ends a clip in.
-    public static func location(ofFrame f: Int) -> (block: Int, offset: Int, position: Int) {
-        let (b, r) = (f - 1).quotientAndRemainder(dividingBy: framesPerBlock)
-        return (b, r % sequencesPerBlock, r / sequencesPerBlock)
-    }
 }

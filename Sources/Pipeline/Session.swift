@@ -18,6 +18,9 @@ public final class Session {
         public var rules = ProtocolRules.official
         /// Clips per visual backbone call (more clips per GEMM is faster, and costs memory).
         public var clipBatch = 4
+        /// Run the visual backbone on every `clipStride`-th clip and interpolate the others (1: every clip; see
+        /// `EmotionPipeline.clipStride` and `docs/performance.md` for what it costs).
+        public var clipStride = 1
         public init() {}
     }
 
@@ -59,19 +62,21 @@ public final class Session {
         let features = try self.features ?? BackboneFeatures(model: model, clipBatch: settings.clipBatch, threads: threads)
         self.features = features
         let pipeline = EmotionPipeline(head: model.head, features: features, rules: settings.rules, smoothing: settings.smoothing,
-                                       threads: threads, headWeights: model.headPath)
+                                       threads: threads, headWeights: model.headPath, clipStride: settings.clipStride)
         guard input.options.rules == settings.rules else {
             throw PipelineError(input.path, "was opened for the \(input.options.rules.name) protocol, the session runs \(settings.rules.name)",
                                 remedy: "open it with Session.open, or with InputOptions.rules equal to the session's")
         }
         let summary = try pipeline.run(frames: input.frames, audio: input.audio, timestamps: input.timestamps, progress: progress,
                                        rowsDone: rowsDone, emit: emit)
+        let reuse = features.reuseStatistics
         guard summary.frames > 0 else {
             throw PipelineError(input.path, "no frame could be decoded", remedy: "`emopipe probe \(input.path) --decode` shows what emopipe reads")
         }
         try input.checkSubjectFound()
         let noFace = summary.framesWithFace == 0 ? ["\(input.path): no face in any frame; every clip is black"] : []
-        return RunSummary(pipeline: summary, timings: pipeline.timings, warnings: summary.warnings + noFace + input.endWarnings)
+        return RunSummary(pipeline: summary, timings: pipeline.timings, warnings: summary.warnings + noFace + input.endWarnings,
+                          reusedWork: reuse.totalFlops > 0 ? reuse.skippedFlops / reuse.totalFlops : 0)
     }
 }
 
@@ -81,10 +86,23 @@ public struct RunSummary: Sendable {
     public let timings: StageTimings
     /// The run's warnings, one line each (the input's own are `PipelineInput.warnings`).
     public let warnings: [String]
+    /// Fraction of the visual backbone's work (of the clips it ran) skipped as already known (`ClipReuse`).
+    public let reusedWork: Double
 
     public var frames: Int { pipeline.frames }
     public var framesWithFace: Int { pipeline.framesWithFace }
     public var seconds: Double { pipeline.seconds }
     /// Set when the input ended early: the rows cover the frames before the truncation.
     public var truncationDetail: String? { pipeline.truncationDetail }
+    /// How the clips' visual features were made (computed, black, interpolated).
+    public var clips: ClipCounts { pipeline.clips }
+
+    /// One line for a run's summary: the kernels, the precision, and the work skipped (exactly or by the stride).
+    public func speedLine(model: EmotionModel, clipStride: Int) -> String {
+        var parts = ["\(model.precision.rawValue) \(KernelDispatch.kernelName(model.precision))"]
+        if clipStride > 1 { parts.append("clip stride \(clipStride)") }
+        parts.append("clips: \(clips.computed) computed, \(clips.black) black (not computed), \(clips.interpolated) interpolated")
+        parts.append(String(format: "%.1f %% of the computed clips' work reused", 100 * reusedWork))
+        return parts.joined(separator: "; ")
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Pipeline
 
 /// `emopipe batch IN OUT`: every video (or Aff-Wild2 crop folder) of a folder, one output file each.
@@ -25,6 +26,7 @@ struct Batch: ParsableCommand {
     @Option(parsing: .unconditional, help: "Frame rate of crop folders.") var fps: Double = 30
     @Option(help: "Output format: abaw (default), csv or jsonl.") var format: OutputFormat = .abaw
     @OptionGroup var computation: ProtocolOptions
+    @OptionGroup var speed: SpeedOptions
     @Flag(help: "Recompute inputs whose output exists.") var overwrite = false
     @OptionGroup var threads: ThreadsOption
 
@@ -41,7 +43,11 @@ struct Batch: ParsableCommand {
         }
         let stale = TemporaryFiles.removeStale(in: outputs)
         if !stale.isEmpty { printError("emopipe batch: removed \(stale.count) temporary file(s) of interrupted runs in \(outputs)") }
-        let session = try Session(model: try model.load(), threads: threads.threads, settings: computation.settings)
+        try KernelDispatch.checkEnvironment()
+        var settings = computation.settings
+        settings.clipStride = speed.mode.clipStride
+        let session = try Session(model: speed.mode.model(try model.load()), threads: threads.threads, settings: settings)
+        printError("emopipe batch: \(speed.mode); \(KernelDispatch.summary)")
 
         var failed = 0, skipped = 0, done = 0
         for (i, item) in items.enumerated() {

@@ -94,7 +94,7 @@ struct Faces: ParsableCommand {
         let out = BufferedText(StandardOutput.shared)
         try out.append(Self.trackingHeader + "\n")
         let noPoints = String(repeating: ",0", count: 10)
-        var sheetBuilder = sheet.map { _ in ContactSheet(expectedFrames: info.declaredFrameCount ?? Int((info.duration ?? 10) * max(1, info.frameRate))) }
+        var sheetBuilder = sheet.map { _ in ContactSheet(expectedFrames: video.expectedFrames ?? 300) }
         var frames = 0, found = 0
         var subjectIDs: [Int: Int] = [:]
         let progress = ProgressLine(label: "faces", total: info.declaredFrameCount)

@@ -15,7 +15,7 @@ struct Probe: ParsableCommand {
         """
     )
 
-    @Argument(help: "A video file (any container/codec FFmpeg reads).")
+    @Argument(help: "A video file (any container/codec FFmpeg reads), a FIFO, or - for standard input.")
     var path: String
 
     @Flag(help: "Decode every frame and the audio, and report counts and timing.")
@@ -40,44 +40,59 @@ struct Probe: ParsableCommand {
         var corruptPackets: Int?
         var truncated: Bool?
         var audioSamples: Int?
+        /// Audio packets given up because they lay too far from the video in the file (`AudioDecoder.lostPackets`).
+        var audioPacketsLost: Int?
         var peakMemoryMB: Double?
     }
 
     func run() throws {
-        let decoder = try VideoDecoder(path: path)
+        // One open for the video and the audio, as the pipeline does (`-`, standard input, or a FIFO can be read once).
+        let media = try MediaInput.open(path)
+        let decoder = media.video
         let i = decoder.info
         var report = Report(path: path, codec: i.codec, width: i.width, height: i.height, rotation: i.rotation,
                             frameRate: i.frameRate, duration: i.duration, declaredFrames: i.declaredFrameCount, hasAudio: i.hasAudio)
-        let audio = try AudioDecoder.open(path: path)
+        var audio = media.audio
         report.audioCodec = audio?.codecName
         report.audioSampleRate = audio?.sourceSampleRate
         report.audioChannels = audio?.sourceChannels
         if decode {
             var count = 0
             var first: Double?, last: Double?
-            let progress = ProgressLine(label: "decoding \(URL(fileURLWithPath: path).lastPathComponent)", total: i.declaredFrameCount)
+            var samples = 0
+            // The audio is read in step with the frames (up to the newest frame's time), so that neither stream's
+            // packets pile up in the shared demuxer.
+            func readAudio(upTo end: Int) throws {
+                guard let audio else { return }
+                while samples < end {
+                    let chunk = try audio.read(maxSamples: min(1 << 16, end - samples))
+                    if chunk.isEmpty { return }
+                    samples += chunk.count
+                }
+            }
+            let name = path == "-" ? "standard input" : URL(fileURLWithPath: path).lastPathComponent
+            let progress = ProgressLine(label: "decoding \(name)", total: i.declaredFrameCount)
             while let f = try decoder.next() {
                 if first == nil { first = f.time }
                 last = f.time
                 count += 1
                 progress.update(count)
+                if let audio, f.time.isFinite { try readAudio(upTo: Int(min(f.time * Double(audio.sampleRate), 1e15))) }
             }
             progress.finish()
+            try readAudio(upTo: .max)
             report.frames = count
             report.firstTime = first
             report.lastTime = last
             report.corruptPackets = decoder.corruptPackets
             report.truncated = decoder.truncated
             if let audio {
-                var n = 0
-                while true {
-                    let chunk = try audio.read(maxSamples: 1 << 16)
-                    if chunk.isEmpty { break }
-                    n += chunk.count
-                }
-                report.audioSamples = n
+                report.audioSamples = samples
+                report.audioPacketsLost = audio.lostPackets
             }
             report.peakMemoryMB = peakResidentMemoryMB()
+        } else {
+            audio = nil  // only the header was wanted: no audio packets are kept
         }
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -86,6 +101,10 @@ struct Probe: ParsableCommand {
         if decode {
             if decoder.corruptPackets > 0 {
                 warn("\(path): \(decoder.corruptPackets) corrupt packet(s) skipped")
+            }
+            if let lost = report.audioPacketsLost, lost > 0 {
+                warn("\(path): \(lost) audio packet(s) lay too far from the video in the file and were left out (remux it so "
+                     + "the streams are interleaved: ffmpeg -i IN -c copy OUT.mkv)")
             }
             if decoder.truncated {
                 printError("emopipe: " + PipelineError(path, "truncated: \(decoder.truncationDetail ?? "ends early"); the \(decoder.framesDecoded) frames before it were decoded",

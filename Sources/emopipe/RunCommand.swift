@@ -1,6 +1,7 @@
 import ArgumentParser
 import Face
 import Foundation
+import Kernels
 import Pipeline
 
 /// `emopipe VIDEO`: per-frame valence and arousal (the default subcommand).
@@ -35,6 +36,7 @@ struct Run: ParsableCommand {
     @Option(help: "Output format: csv (frame,time,face,valence,arousal), jsonl, or abaw (valence,arousal).")
     var format: OutputFormat = .csv
     @OptionGroup var computation: ProtocolOptions
+    @OptionGroup var speed: SpeedOptions
     @Option(name: [.short, .customLong("output")], help: "Write rows to this file instead of stdout.")
     var output: String?
     @Option(help: "Also draw valence and arousal over time into this SVG file (face-less spans shaded); written together with -o.")
@@ -59,8 +61,12 @@ struct Run: ParsableCommand {
         if let r = rowsFile, let p = plotFile, r.target == p.target {
             throw PipelineError(plot, "is the same file as -o \(r.path)", remedy: "give two different files")
         }
-        let session = try Session(model: try model.load(), threads: threads.threads, settings: computation.settings)
-        if !quiet { printError("emopipe: \(input.frames.summary); head \(session.model.head.name)") }
+        try KernelDispatch.checkEnvironment()
+        let mode = speed.mode
+        var settings = computation.settings
+        settings.clipStride = mode.clipStride
+        let session = try Session(model: mode.model(try model.load()), threads: threads.threads, settings: settings)
+        if !quiet { printError("emopipe: \(input.frames.summary); head \(session.model.head.name); \(mode)") }
 
         let rows = try RowWriter(format: format, sink: rowsFile ?? StandardOutput.shared)
         var kept: [FrameOutput] = []
@@ -90,6 +96,7 @@ struct Run: ParsableCommand {
             printError(String(format: "emopipe: %d frames (%d with a face) in %.1f s, %.2f frames/s", summary.frames,
                               summary.framesWithFace, summary.seconds, Double(summary.frames) / max(summary.seconds, 1e-9)))
             printError("emopipe: time per stage: \(summary.timings.summary)")
+            printError("emopipe: \(summary.speedLine(model: session.model, clipStride: mode.clipStride))")
         }
         if let t = summary.truncationDetail {
             printError("emopipe: " + PipelineError(self.input, "truncated: \(t); the rows cover the \(summary.frames) frames before it",

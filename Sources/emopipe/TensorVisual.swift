@@ -49,12 +49,17 @@ struct TensorVisual: ParsableCommand {
     @Flag(help: "Also write `max` (N, 512): the per-channel maximum over layer4's positions.")
     var withMax = false
 
+    @Option(help: "Arithmetic of the convolutions: fp32 (exact), bf16 or int8 (faster, measured error: docs/performance.md).")
+    var precision: Precision = .fp32
+
     func run() throws {
         let x = try options.readInput()
         guard x.rank == 5, x.shape[1] == 3, x.shape[0] >= 1 else {
             throw PipelineError(options.input, "`input` must be (N, 3, T, H, W) normalized clips, got \(Tensor.shapeString(x.shape))", remedy: "write the clips as (N, 3, T, H, W)")
         }
-        let model = try TSAVBackbones.loadVisual(options.weights)
+        try KernelDispatch.checkEnvironment()
+        let loaded = try TSAVBackbones.loadVisual(options.weights)
+        let model = precision == .fp32 ? loaded : R2Plus1D18(loaded, precision: precision)
         let workspace = R2Plus1D18.Workspace()
         var layer4: Tensor?, pooled: Tensor?, maxPooled: Tensor?
         let n = x.shape[0]

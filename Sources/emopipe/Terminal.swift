@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// Standard error and the process's exit status. Nothing here traps: a failed write to stderr is remembered, and
 /// makes the exit status 1 (the messages were lost), but never stops the run.
@@ -20,25 +21,12 @@ enum Terminal {
     /// Writes `text` to stderr as it is.
     static func writeError(_ text: String) {
         var t = text
-        let failed = t.withUTF8 { writeRaw(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
-        if failed { stderrFailed = true }
+        let failure = t.withUTF8 { writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
+        if failure != nil { stderrFailed = true }
     }
 
     /// The status to exit with: `status`, or 1 when it is 0 but messages could not be written.
     static func exitStatus(_ status: Int32) -> Int32 { status == 0 && stderrFailed ? 1 : status }
-
-    private static func writeRaw(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return true
-            }
-            offset += n
-        }
-        return false
-    }
 }
 
 /// A line on stderr.

@@ -1,7 +1,7 @@
-// The fault-injection suite of issue 13 (orchestration faults 1, 5, 7, 8, 9, 10): each fault is made for real
-// (a full device, closed descriptors, a pipe whose reader left, signals, special files, clashing names, bad
-// numbers) and each test asserts the exit status, the one error line `emopipe: FILE: what happened (what to do)`,
-// that no temporary file is left and that no partial output exists.
+// The fault-injection suite of issue 13 (orchestration faults 1, 5, 7, 8, 9, 10, and fault 6's memory bound): each
+// fault is made for real (a full device, closed descriptors, a pipe whose reader left, signals, special files,
+// clashing names, bad numbers, audio far from the frames) and each test asserts the exit status, the one error line
+// `emopipe: FILE: what happened (what to do)`, that no temporary file is left and that no partial output exists.
 import Foundation
 import Testing
 import TestSupport
@@ -366,5 +366,26 @@ enum Faults {
         let r = try runCommand(Faults.bin, [video, "--subject", "7", "--model", try Faults.model(), "-q", "-o", out])
         Faults.expectOneLine(r, file: video, says: "there is no face track 7; the tracks are #1 (frames 1–")
         #expect(Faults.contents(dir) == ["one.mp4"])
+    }
+}
+
+/// Fault 6's memory bound, end to end: a video read once (frames and audio from one demuxer) whose audio lies too far
+/// from its frames in the file gives that audio up rather than holding the frames between; the run still makes every
+/// row and says so in a warning naming the input and the fix, at exit 0.
+@Suite struct AudioGivenUpTests {
+    @Test func audioTooFarFromTheFramesIsAWarning() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let video = dir.appendingPathComponent("far_audio.mkv").path
+        // Four frames, at 0, 5, 10 and 75 s; the audio's first packet at 80 s: looking for it holds more than 60 s of
+        // video. Four frames keep the run cheap.
+        try fixtureFFmpeg(["-f", "lavfi", "-i", "testsrc=size=64x48:rate=1/5:duration=20", "-itsoffset", "80", "-f", "lavfi",
+                           "-i", "sine=duration=2", "-vf", "setpts='if(lt(N,3),N*5,75)/TB'", "-fps_mode", "passthrough",
+                           "-c:v", "mpeg4", "-c:a", "aac", video])
+        let r = try runCommand(Faults.bin, [video, "--model", try Faults.model(), "-q"])
+        #expect(r.status == 0 && !r.crashed, "\(r.stderr)")
+        #expect(r.stdoutText.split(separator: "\n").count == 5, "\(r.stdoutText)")
+        let warning = r.stderr.split(separator: "\n").first { $0.contains("audio packet(s) lay too far from the video") }
+        #expect(warning?.hasPrefix("warning: \(video): ") == true && warning?.hasSuffix(")") == true, "\(r.stderr)")
     }
 }

@@ -19,6 +19,39 @@ import TestSupport
         #expect(j["truncated"] as? Bool == false)
     }
 
+    /// `probe -` reads standard input once for the video and the audio and finds what the file gives.
+    @Test func standardInputIsProbedLikeTheFile() throws {
+        let file = TestPaths.fixture("media/av_48k_stereo.mp4")
+        let fromFile = try json(try runCommand(bin, ["probe", file, "--decode"]))
+        let r = try runCommand(bin, ["probe", "-", "--decode"], input: try Data(contentsOf: URL(fileURLWithPath: file)))
+        #expect(r.status == 0 && !r.crashed, "\(r.stderr)")
+        let fromPipe = try json(r)
+        #expect(fromPipe["frames"] as? Int == 90 && fromPipe["has_audio"] as? Bool == true)
+        for key in ["frames", "audio_samples", "audio_packets_lost", "first_time", "last_time", "width", "height"] {
+            #expect(fromPipe[key] as? NSNumber == fromFile[key] as? NSNumber, "\(key)")
+        }
+        #expect(fromFile["audio_packets_lost"] as? Int == 0 && (fromFile["audio_samples"] as? Int ?? 0) > 130_000)
+    }
+
+    /// Audio lying further from the video in the file than the shared demuxer keeps (60 s of video) is given up
+    /// instead of held: probe counts the packets and says so in one warning. Made on the fly: 70 s of tiny video
+    /// whose audio starts 65 s in.
+    @Test func audioTooFarFromTheVideoIsCountedAndReported() throws {
+        let dir = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let video = dir.appendingPathComponent("far_audio.mkv").path
+        let make = try runCommand("/usr/bin/env", ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                                                   "testsrc=size=64x48:rate=10:duration=70", "-itsoffset", "65", "-f", "lavfi",
+                                                   "-i", "sine=duration=2", "-c:v", "mpeg4", "-c:a", "aac", video])
+        try #require(make.status == 0, "ffmpeg failed: \(make.stderr)")
+        let r = try runCommand(bin, ["probe", video, "--decode"])
+        #expect(r.status == 0 && !r.crashed, "\(r.stderr)")
+        let j = try json(r)
+        #expect(j["frames"] as? Int == 700)
+        #expect((j["audio_packets_lost"] as? Int ?? 0) > 0, "\(j)")
+        #expect(r.stderr.contains("far_audio.mkv: ") && r.stderr.contains("audio packet(s) lay too far from the video"), "\(r.stderr)")
+    }
+
     @Test func truncatedFileReportsFramesAndFails() throws {
         let r = try runCommand(bin, ["probe", TestPaths.fixture("media/truncated.mkv"), "--decode"])
         #expect(r.status == 3)

@@ -38,17 +38,18 @@ import TestSupport
 }
 
 @Suite struct SequencePlanTests {
-    @Test func everyFrameEndsExactlyOneClip() {
+    /// The sequences that go through the head (a prefix of each batch) cover every frame's clip exactly once, at the
+    /// row `slot(ofFrame:)` gives it, for head batches of one and of two blocks.
+    @Test(arguments: [32, 64]) func everyFrameEndsExactlyOneClip(sequencesPerBatch: Int) {
+        let plan = SequencePlan(sequencesPerHeadBatch: sequencesPerBatch)
         for n in [1, 31, 32, 33, 511, 512, 513, 1500] {
             var seen = [Int](repeating: 0, count: n + 1)
-            for b in 0..<SequencePlan.blockCount(frameCount: n) {
-                for s in SequencePlan.sequences(block: b, frameCount: n) {
-                    #expect(s.clipEnds.count == 16)
-                    for (j, e) in s.clipEnds.enumerated() where e <= n {
-                        seen[e] += 1
-                        let loc = SequencePlan.location(ofFrame: e)
-                        #expect(loc.block == s.block && loc.offset == s.offset && loc.position == j)
-                    }
+            for b in 0...((n - 1) / plan.framesPerHeadBatch) {
+                for row in 0..<(plan.sequenceCount(batch: b, frameCount: n) * 16) {
+                    let e = plan.clipEnd(batch: b, row: row)
+                    guard e <= n else { continue }
+                    seen[e] += 1
+                    #expect(plan.slot(ofFrame: e) == (b, row))
                 }
             }
             #expect(seen.dropFirst().allSatisfy { $0 == 1 }, "n = \(n)")
@@ -70,15 +71,16 @@ import TestSupport
 }
 
 @Suite struct HeadBatchLayoutTests {
-    /// Head batches of one and of two blocks: every frame's clip has one row, rows follow block, offset, position.
+    /// Rows follow block, offset, position: frame f = 512·block + 32·position + offset + 1.
     @Test(arguments: [32, 64]) func everyFrameHasOneRowInItsBatch(sequences: Int) {
         let plan = SequencePlan(sequencesPerHeadBatch: sequences)
         var seen = Set<[Int]>()
         for f in 1...(3 * plan.framesPerHeadBatch) {
             let (batch, row) = plan.slot(ofFrame: f)
             #expect(plan.clipEnd(batch: batch, row: row) == f)
-            let loc = SequencePlan.location(ofFrame: f)
-            #expect(row == ((loc.block % plan.blocksPerHeadBatch) * 32 + loc.offset) * 16 + loc.position)
+            let (block, r) = (f - 1).quotientAndRemainder(dividingBy: 512)
+            #expect(batch == block / plan.blocksPerHeadBatch)
+            #expect(row == ((block % plan.blocksPerHeadBatch) * 32 + r % 32) * 16 + r / 32)
             #expect(seen.insert([batch, row]).inserted)
         }
     }
@@ -89,9 +91,10 @@ import TestSupport
         #expect(plan.sequenceCount(batch: 0, frameCount: 31) == 31)
         #expect(plan.sequenceCount(batch: 0, frameCount: 40) == 32)
         #expect(plan.sequenceCount(batch: 1, frameCount: 520) == 8)
+        // A sequence takes part when its first clip ends inside the video: min(32, frames of the block).
         for n in [1, 7, 33, 511, 512, 600, 1500] {
-            for b in 0..<SequencePlan.blockCount(frameCount: n) {
-                #expect(plan.sequenceCount(batch: b, frameCount: n) == SequencePlan.sequences(block: b, frameCount: n).count)
+            for b in 0...((n - 1) / 512) {
+                #expect(plan.sequenceCount(batch: b, frameCount: n) == min(32, n - 512 * b))
             }
         }
     }
