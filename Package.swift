@@ -39,11 +39,12 @@ let package = Package(
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
         // Stages, one module each.
         .target(name: "CKernels", cSettings: microKernels),                                   // ISA-specific micro-kernels, CPU detection
         .target(name: "Kernels", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numeric), // tensors, safetensors, conv/GEMM/pool kernels
-        .target(name: "Media", dependencies: ["CFFmpeg", "Kernels"]),                         // FFmpeg decoding: frames, audio, image sequences
+        .target(name: "Media", dependencies: ["CFFmpeg", "CTurboJPEG", "Kernels"]),          // FFmpeg decoding: frames, audio, image sequences; JPEG crops as PIL decodes them
         .target(name: "Audio", dependencies: ["CFFTW", "Kernels"], swiftSettings: numeric),   // log-mel spectrograms and per-frame windows
         .target(name: "Face", dependencies: ["Kernels", "Media"], swiftSettings: numeric),    // detection, tracking, alignment, 112×112 crops
         .target(name: "Models", dependencies: ["Kernels"], swiftSettings: numeric),             // R(2+1)D-18, ResNet-18, fusion heads
@@ -59,7 +60,7 @@ let package = Package(
         // Shared by the test targets: locating ../shared/parity and Fixtures/, tolerances, running the binary.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"], swiftSettings: numeric),
-        .testTarget(name: "MediaTests", dependencies: ["TestSupport", "Media"]),
+        .testTarget(name: "MediaTests", dependencies: ["TestSupport", "Media", "Checkpoint", "CTurboJPEG"]),
         .testTarget(name: "AudioTests", dependencies: ["TestSupport", "Audio", "Media", "Kernels"]),
         .testTarget(name: "FaceTests", dependencies: ["TestSupport", "Face", "Media", "Kernels"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Kernels"]),

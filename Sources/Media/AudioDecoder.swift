@@ -32,6 +32,10 @@ public final class AudioDecoder {
     private var frame: UnsafeMutablePointer<AVFrame>?
     private var swr: OpaquePointer?
     private let alignTo: Double?
+    /// Resample straight to 16-bit (then ÷ 32768), as `ffmpeg -ar 44100 -ac 1 OUT.wav` does: libswresample then
+    /// normalises the downmix matrix for an integer output (stereo → mono is (L + R) / 2, not the float path's
+    /// −3 dB per channel) and rounds with lrintf. The official protocol's audio is that wav.
+    private let pcm16: Bool
     private var alignmentResolved = false
     /// Zeros still to deliver before `buffer` (audio starting after the video): handed out as `read` asks, never
     /// materialised at once.
@@ -44,8 +48,10 @@ public final class AudioDecoder {
 
     /// Opens the first audio stream of `path` (`-`: standard input) for the audio alone; nil when the file has none
     /// (not an error: audio is then missing).
-    /// `alignTo`: stream time (s) that becomes sample 0; nil → the video stream's start time, or the audio's own start.
-    public static func open(path: String, sampleRate: Int = defaultSampleRate, alignTo: Double? = nil) throws -> AudioDecoder? {
+    /// `alignTo`: stream time (s) that becomes sample 0; nil → the video stream's start time, or the audio's own start;
+    /// `AudioDecoder.ownStart` → the first decoded sample, whatever its time (what `ffmpeg -i VIDEO OUT.wav` writes).
+    /// `pcm16`: the samples of a 16-bit wav made by the ffmpeg command (see `pcm16` above), as floats.
+    public static func open(path: String, sampleRate: Int = defaultSampleRate, alignTo: Double? = nil, pcm16: Bool = false) throws -> AudioDecoder? {
         let demuxer = try Demuxer(path: path)
         let input = demuxer.input
         guard let ai = input.bestStream(AVMEDIA_TYPE_AUDIO) else { return nil }
@@ -54,11 +60,15 @@ public final class AudioDecoder {
             let st = input.stream(vi)
             if st.pointee.start_time != CFF_AV_NOPTS_VALUE { align = Double(st.pointee.start_time) * st.pointee.time_base.seconds }
         }
-        return try AudioDecoder(demuxer, stream: ai, sampleRate: sampleRate, alignTo: align)
+        return try AudioDecoder(demuxer, stream: ai, sampleRate: sampleRate, alignTo: align, pcm16: pcm16)
     }
 
-    init(_ demuxer: Demuxer, stream: Int32, sampleRate: Int, alignTo: Double?) throws {
+    /// `alignTo` value for "sample 0 is the first decoded sample" (no silence added, nothing dropped).
+    public static let ownStart = -Double.infinity
+
+    init(_ demuxer: Demuxer, stream: Int32, sampleRate: Int, alignTo: Double?, pcm16: Bool = false) throws {
         let input = demuxer.input
+        self.pcm16 = pcm16
         self.demuxer = demuxer
         self.path = input.path
         self.streamIndex = stream
@@ -150,7 +160,7 @@ public final class AudioDecoder {
         }
         defer { av_channel_layout_uninit(&inLayout) }
         var outLayout = cff_layout_mono()
-        let r = swr_alloc_set_opts2(&swr, &outLayout, AV_SAMPLE_FMT_FLT, Int32(sampleRate),
+        let r = swr_alloc_set_opts2(&swr, &outLayout, pcm16 ? AV_SAMPLE_FMT_S16 : AV_SAMPLE_FMT_FLT, Int32(sampleRate),
                                     &inLayout, AVSampleFormat(rawValue: f.pointee.format), f.pointee.sample_rate, 0, nil)
         guard r >= 0, swr_init(swr) >= 0 else {
             throw MediaError(.decodeFailed, path, "cannot convert the audio to mono \(sampleRate) Hz", fix: "re-encode it, e.g. ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4")
@@ -159,7 +169,7 @@ public final class AudioDecoder {
 
     private func resolveAlignment(firstFrameTime: Double) throws {
         alignmentResolved = true
-        guard let alignTo else { return }
+        guard let alignTo, alignTo.isFinite else { return }
         let offset = firstFrameTime - alignTo
         guard abs(offset) <= VideoDecoder.maxTimestamp else {
             throw MediaError(.decodeFailed, path, "the audio starts \(offset) s away from the video, beyond any real recording",
@@ -177,25 +187,32 @@ public final class AudioDecoder {
             try resolveAlignment(firstFrameTime: ts == CFF_AV_NOPTS_VALUE ? (alignTo ?? 0) : Double(ts) * timeBase)
         }
         let capacity = Int(swr_get_out_samples(swr, f.pointee.nb_samples)) + 32
+        let input = f.pointee.extended_data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { $0 }
+        append(convert(capacity: capacity) { swr_convert(swr, $0, Int32(capacity), input, f.pointee.nb_samples) })
+    }
+
+    /// Runs one swr_convert into a float buffer (or a 16-bit one, then ÷ 32768): the samples it produced.
+    private func convert(capacity: Int, _ call: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>) -> Int32) -> ArraySlice<Float> {
+        if pcm16 {
+            var out = [Int16](repeating: 0, count: max(capacity, 1))
+            let produced: Int32 = out.withUnsafeMutableBufferPointer { buf in
+                var dst: UnsafeMutablePointer<UInt8>? = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self)
+                return withUnsafeMutablePointer(to: &dst) { call($0) }
+            }
+            return produced > 0 ? out[0..<Int(produced)].map { Float($0) / 32768 }[...] : []
+        }
         var out = [Float](repeating: 0, count: max(capacity, 1))
         let produced: Int32 = out.withUnsafeMutableBufferPointer { buf in
             var dst: UnsafeMutablePointer<UInt8>? = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self)
-            return withUnsafeMutablePointer(to: &dst) { dstPtr in
-                swr_convert(swr, dstPtr, Int32(capacity), f.pointee.extended_data.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { $0 }, f.pointee.nb_samples)
-            }
+            return withUnsafeMutablePointer(to: &dst) { call($0) }
         }
-        if produced > 0 { append(out[0..<Int(produced)]) }
+        return produced > 0 ? out[0..<Int(produced)] : []
     }
 
     private func flushResampler() {
         guard let swr, !flushedResampler else { return }
         flushedResampler = true
-        var out = [Float](repeating: 0, count: 4096)
-        let produced: Int32 = out.withUnsafeMutableBufferPointer { buf in
-            var dst: UnsafeMutablePointer<UInt8>? = UnsafeMutableRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self)
-            return withUnsafeMutablePointer(to: &dst) { swr_convert(swr, $0, 4096, nil, 0) }
-        }
-        if produced > 0 { append(out[0..<Int(produced)]) }
+        append(convert(capacity: 4096) { swr_convert(swr, $0, 4096, nil, 0) })
     }
 
     private func append(_ samples: ArraySlice<Float>) {
@@ -211,7 +228,7 @@ public final class AudioDecoder {
 
 /// The whole first audio stream of a file, mono at `sampleRate`, aligned as `AudioDecoder` does;
 /// nil when the file has no audio stream.
-public func decodeAudio(path: String, sampleRate: Int = AudioDecoder.defaultSampleRate, alignTo: Double? = nil) throws -> AudioTrack? {
-    guard let d = try AudioDecoder.open(path: path, sampleRate: sampleRate, alignTo: alignTo) else { return nil }
+public func decodeAudio(path: String, sampleRate: Int = AudioDecoder.defaultSampleRate, alignTo: Double? = nil, pcm16: Bool = false) throws -> AudioTrack? {
+    guard let d = try AudioDecoder.open(path: path, sampleRate: sampleRate, alignTo: alignTo, pcm16: pcm16) else { return nil }
     return AudioTrack(samples: try d.readAll(), sampleRate: sampleRate)
 }

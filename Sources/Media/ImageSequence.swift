@@ -50,6 +50,9 @@ public struct ImageSequence: Sendable {
     /// Whether frame n (1-based) has an image.
     public func hasImage(_ n: Int) -> Bool { files[n] != nil }
 
+    /// The file of frame n (1-based); nil when it is missing.
+    public func path(_ n: Int) -> String? { files[n] }
+
     /// The image of frame n (1-based); nil when that file is missing. Throws when it exists but cannot be decoded.
     public func image(_ n: Int) throws -> RGBImage? {
         guard let path = files[n] else { return nil }

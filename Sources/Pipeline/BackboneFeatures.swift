@@ -84,6 +84,23 @@ public final class BackboneFeatures: FeatureExtractor {
                 }
                 try FiniteOutput.require(row, count: ResNet18.features, output: "audio feature", weights: model.backbonesPath)
             }
+        case .leftPadToLongest:
+            // Zeros before each spectrogram's first column (the normalised domain), up to the batch's longest.
+            let longest = spectrograms.map(\.frames).max() ?? 0
+            var padded = [Float]()
+            for (s, row) in zip(spectrograms, rows) {
+                padded.removeAll(keepingCapacity: true)
+                padded.reserveCapacity(s.bands * longest)
+                let lead = longest - s.frames
+                for band in 0..<s.bands {
+                    padded.append(contentsOf: repeatElement(0, count: lead))
+                    padded.append(contentsOf: s.values[(band * s.frames)..<((band + 1) * s.frames)])
+                }
+                padded.withUnsafeBufferPointer {
+                    model.audio.forward(spectrograms: $0.baseAddress!, n: 1, height: s.bands, frames: longest,
+                                        workspace: audioWorkspace, features: row, threads: threads)
+                }
+            }
         }
     }
 }

@@ -15,6 +15,8 @@ public struct BatchSettings: Sendable {
     public var session = Session.Settings()
     /// Age of another host's claim heartbeat after which its claim is taken over (`BatchClaims`).
     public var staleAfter: TimeInterval = 600
+    /// Folder of mkvextract timestamps for crop folders (`<video>_video_ts.txt`; official protocol).
+    public var timestampsFolder: String?
     public init() {}
 
     /// The threads of each of `jobs` jobs sharing `threads`: as even as possible, the first ones taking the rest.
@@ -136,9 +138,17 @@ public final class BatchRunner {
         }
     }
 
+    /// `<name>_video_ts.txt` in `folder`, or the base video's for Aff-Wild2's `<video>_left` / `<video>_right`.
+    static func timestampsFile(for name: String, in folder: String) -> String? {
+        var stems = [name]
+        for suffix in ["_left", "_right"] where name.hasSuffix(suffix) { stems.append(String(name.dropLast(suffix.count))) }
+        return stems.map { (folder as NSString).appendingPathComponent("\($0)_video_ts.txt") }.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
     /// One input to its output file (or files: one per head): written completely, or not at all.
     private func run(_ item: BatchItem, session: Session) throws -> (RunSummary, [String]) {
-        let input = try session.open(item.path, options: InputOptions(audio: item.audio, frameRate: settings.frameRate))
+        let timestamps = item.kind == .cropFolder ? settings.timestampsFolder.flatMap { Self.timestampsFile(for: item.name, in: $0) } : nil
+        let input = try session.open(item.path, options: InputOptions(audio: item.audio, timestamps: timestamps, frameRate: settings.frameRate))
         var files: [OutputFile] = []
         do {
             for output in item.outputs { files.append(try OutputFile(path: output, protecting: input.files)) }

@@ -52,11 +52,18 @@ public struct BlockAssembler: Sendable {
     public private(set) var frameCount = 0
     /// Sample indices of the last 32 frames' timestamps (slot (f − 1) mod 32 holds frame f's).
     private var recentSamples = [Int](repeating: 0, count: AudioWindow.framesPerWindow)
+    /// The official per-frame cuts (`rules.audioWindows == .officialCuts`), from the input's timestamp lines.
+    private let officialWindows: OfficialAudioWindows?
 
-    public init(rules: ProtocolRules, hasAudio: Bool) {
+    /// `timestamps`: the input's mkvextract-style timestamp lines in milliseconds (frames, then the end-time line),
+    /// needed by the official windows; nil otherwise.
+    public init(rules: ProtocolRules, hasAudio: Bool, timestamps: [Double]? = nil) {
         self.rules = rules
         self.plan = rules.plan
         self.hasAudio = hasAudio
+        self.officialWindows = timestamps.map { OfficialAudioWindows(milliseconds: $0) }
+        precondition(rules.audioWindows != .officialCuts || !hasAudio || officialWindows != nil,
+                     "the official windows need the input's timestamps")
     }
 
     /// The next frame, at `time` seconds (frames 1, 2, … in order): its clip, and the head batch it completes.
@@ -87,6 +94,10 @@ public struct BlockAssembler: Sendable {
             case .blackAndSilent:
                 pastEnd.append(PastEndClip(row: row, frame: end, frames: Array(repeating: nil, count: ClipSampling.clipLength),
                                            audio: .silence))
+            case .framesThatExist:
+                // No wav exists past the last timestamp line: the official loader reads 45599 zeros.
+                pastEnd.append(PastEndClip(row: row, frame: end, frames: ClipSampling.officialFrames(endingAt: end, lastFrame: frameCount),
+                                           audio: .silence))
             }
         }
         return HeadBatch(index: index, sequences: sequences, frameCount: frameCount, pastEnd: pastEnd)
@@ -101,6 +112,9 @@ public struct BlockAssembler: Sendable {
             let start = f < n ? 0 : max(0, recentSamples[(f - n) % n])
             let end = max(start, recentSamples[(f - 1) % n])
             return .samples(start..<end)
+        case .officialCuts:
+            guard let r = officialWindows?.range(frame: f) else { return .silence }
+            return .samples(max(0, r.lowerBound)..<max(0, r.upperBound))
         }
     }
 }

@@ -101,12 +101,18 @@ public final class EmotionPipeline {
 
     /// Runs the frames of `source` with the audio of `audio`: `emit` gets each row in order, `rowsDone` is called
     /// after each head batch's rows (a place to flush them), `progress` gets the number of frames read so far.
-    public func run(frames source: FrameSource, audio: StreamingAudio, progress: ((Int) -> Void)? = nil,
-                    rowsDone: (() throws -> Void)? = nil, emit: (FrameOutput) throws -> Void) throws -> PipelineSummary {
+    /// `timestamps`: the input's timestamp lines (ms), which the official audio windows are cut at.
+    public func run(frames source: FrameSource, audio: StreamingAudio, timestamps: [Double]? = nil,
+                    progress: ((Int) -> Void)? = nil, rowsDone: (() throws -> Void)? = nil,
+                    emit: (FrameOutput) throws -> Void) throws -> PipelineSummary {
         let started = DispatchTime.now()
         let width = features.visualWidth
         try HeadStage.check(heads, visualWidth: width)
-        var assembler = BlockAssembler(rules: rules, hasAudio: audio.hasAudio)
+        guard rules.audioWindows != .officialCuts || !audio.hasAudio || timestamps != nil else {
+            throw PipelineError(source.summary, "the official protocol cuts the audio at the input's timestamps, and none were given",
+                                remedy: "give the video, or --timestamps <video>_video_ts.txt, or use --protocol clean")
+        }
+        var assembler = BlockAssembler(rules: rules, hasAudio: audio.hasAudio, timestamps: timestamps)
         let plan = assembler.plan
         let clips = SequencePlan.clipsPerSequence
         let run = HeadBatchBuffers(plan: plan, visualWidth: width)
@@ -125,6 +131,9 @@ public final class EmotionPipeline {
         // Audio of the current head batch: spectrograms (step 1 done) and silent rows.
         var spectrograms: [Spectrogram] = [], spectrogramRows: [Int] = [], silentRows: [Int] = []
         var window: [Float] = []
+        // Frames computed but not written (the official protocol's end-time line).
+        var withoutRow = Set<Int>()
+        func emitRow(_ row: FrameOutput) throws { if !withoutRow.contains(row.frame) { try emit(row) } }
 
         func crop(_ frame: Int?) -> [UInt8]? { frame.flatMap { crops[($0 - 1) % ClipSampling.window] } }
 
@@ -185,8 +194,14 @@ public final class EmotionPipeline {
 
         func addAudio(_ request: AudioRequest, row: Int) throws {
             switch request {
-            case .silence:
+            case .silence where rules.spectrogramPadding == .none:
                 silentRows.append(row)
+            case .silence:
+                // Padded like the others: the spectrogram of 45599 zeros, as the official loader reads a missing wav.
+                window.removeAll(keepingCapacity: true)
+                window.append(contentsOf: repeatElement(0, count: AudioWindow.minimumLength))
+                try timings.measure(.audio) { spectrograms.append(try features.spectrogram(of: window)) }
+                spectrogramRows.append(row)
             case .samples(let range):
                 try timings.measure(.audio) {
                     try audio.window(range, into: &window)
@@ -212,17 +227,14 @@ public final class EmotionPipeline {
                 try features.audioFeatures(of: spectrograms, padding: rules.spectrogramPadding,
                                            into: spectrogramRows.map { run.audio.pointer + $0 * audioFeatureWidth })
             }
-            switch rules.spectrogramPadding {
-            case .none:
-                // A silent window's features are the same for every clip: computed once.
-                for row in silentRows { try run.copySilence(to: row, from: features, timings: timings) }
-            }
+            // A silent window's features are the same for every clip: computed once (none when padding, above).
+            for row in silentRows { try run.copySilence(to: row, from: features, timings: timings) }
             spectrograms.removeAll(keepingCapacity: true)
             spectrogramRows.removeAll(keepingCapacity: true)
             silentRows.removeAll(keepingCapacity: true)
 
             try tap?.batch(batch, inputs: run)
-            try stage.run(batch, inputs: run, emit: emit)
+            try stage.run(batch, inputs: run, emit: emitRow)
             try timings.measure(.output) { try rowsDone?() }
         }
 
@@ -234,6 +246,7 @@ public final class EmotionPipeline {
                                     remedy: "frames must come in order; this is a bug of the frame source")
             }
             crops[(n - 1) % ClipSampling.window] = frame.crop
+            if !frame.isVideoFrame { withoutRow.insert(n) }
             if frame.crop != nil { framesWithFace += 1 }
             stage.add(time: frame.time, face: frame.crop != nil)
             tap?.frame(frame)
@@ -253,12 +266,12 @@ public final class EmotionPipeline {
             }
             try runHead(last)
         }
-        try stage.finish(frames: n, emit: emit)
+        try stage.finish(frames: n, emit: emitRow)
         try tap?.finish(frames: n)
         try timings.measure(.output) { try rowsDone?() }
 
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        return PipelineSummary(frames: n, framesWithFace: framesWithFace, hasAudio: audio.hasAudio,
+        return PipelineSummary(frames: n - withoutRow.count, framesWithFace: framesWithFace, hasAudio: audio.hasAudio,
                                seconds: seconds, warnings: source.warnings, truncationDetail: source.truncationDetail, clips: counts)
     }
 }

@@ -67,7 +67,7 @@ final class FeatureCacheWriter: HeadBatchTap {
     func frame(_ frame: SourceFrame) {
         times.append(frame.time)
         faces.append(frame.crop != nil ? 1 : 0)
-        rows.append(1)
+        rows.append(frame.isVideoFrame ? 1 : 0)   // official protocol: the end-time line is a frame without a row
     }
 
     func batch(_ batch: HeadBatch, inputs: HeadBatchBuffers) throws {

@@ -15,7 +15,7 @@ public final class Session {
         /// Moving-average smoothing (20 frames valence, 50 arousal); off gives the clipped per-clip outputs.
         public var smoothing = true
         /// The protocol's conventions.
-        public var rules = ProtocolRules.clean
+        public var rules = ProtocolRules.official
         /// Clips per visual backbone call (more clips per GEMM is faster, and costs memory).
         public var clipBatch = 4
         /// Run the visual backbone on every `clipStride`-th clip and interpolate the others (1: every clip; see
@@ -49,8 +49,11 @@ public final class Session {
     }
 
     /// Opens one input (a video, or a crop folder); see `PipelineInput`.
+    /// The input is read by this session's protocol (`settings.rules`), whatever `options.rules` says.
     public func open(_ path: String, options: InputOptions = InputOptions()) throws -> PipelineInput {
-        try PipelineInput.open(path, options: options, threads: threads, faces: faceModels)
+        var options = options
+        options.rules = settings.rules
+        return try PipelineInput.open(path, options: options, threads: threads, faces: faceModels)
     }
 
     /// Runs `input` to its rows, handing each to `emit` in order as soon as it is final; `rowsDone` is called after
@@ -69,7 +72,12 @@ public final class Session {
         self.features = features
         let pipeline = EmotionPipeline(heads: model.heads, features: features, rules: settings.rules, smoothing: settings.smoothing,
                                        threads: threads, headWeights: model.headPaths, clipStride: settings.clipStride, tap: tap)
-        let summary = try pipeline.run(frames: input.frames, audio: input.audio, progress: progress, rowsDone: rowsDone, emit: emit)
+        guard input.options.rules == settings.rules else {
+            throw PipelineError(input.path, "was opened for the \(input.options.rules.name) protocol, the session runs \(settings.rules.name)",
+                                remedy: "open it with Session.open, or with InputOptions.rules equal to the session's")
+        }
+        let summary = try pipeline.run(frames: input.frames, audio: input.audio, timestamps: input.timestamps, progress: progress,
+                                       rowsDone: rowsDone, emit: emit)
         let reuse = features.reuseStatistics
         guard summary.frames > 0 else {
             throw PipelineError(input.path, "no frame could be decoded", remedy: "`emopipe probe \(input.path) --decode` shows what emopipe reads")

@@ -29,7 +29,8 @@ struct Batch: ParsableCommand {
     @Argument(help: "Folder of videos or of cropped_aligned crop folders.") var inputs: String
     @Argument(help: "Folder for the outputs (created when missing).") var outputs: String
     @OptionGroup var model: ModelOptions
-    @Option(help: "Folder of audio files for crop folders (<video>.wav, .mp4, …).") var audioDir: String?
+    @Option(help: "Folder of audio files for crop folders (<video>.wav — the official protocol's prepared Audio_files — or the original <video>.mp4, …).") var audioDir: String?
+    @Option(help: "Folder of mkvextract timestamps for crop folders (<video>_video_ts.txt, official protocol).") var timestampsDir: String?
     @Option(parsing: .unconditional, help: "Frame rate of crop folders.") var fps: Double = 30
     @Option(help: "Output format: abaw (default), csv or jsonl.") var format: OutputFormat = .abaw
     @OptionGroup var computation: ProtocolOptions
@@ -84,6 +85,7 @@ struct Batch: ParsableCommand {
         settings.session = computation.settings
         settings.session.clipStride = speed.mode.clipStride
         settings.staleAfter = claimTimeout
+        settings.timestampsFolder = timestampsDir
         let runner = try BatchRunner(items: items, outputs: outputs, model: speed.mode.model(try model.load()), settings: settings)
         printError("emopipe batch: \(speed.mode); \(KernelDispatch.summary)")
         let stale = runner.claims.removeLeftovers(folders: Array(Set([outputs] + folders)).sorted())

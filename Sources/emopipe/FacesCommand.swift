@@ -74,13 +74,13 @@ struct Faces: ParsableCommand {
 
     func run() throws {
         if detections { return try runDetections() }
-        var options = InputOptions(subject: subject)
+        var options = InputOptions(subject: subject, rules: .clean)   // faces only: no audio preparation, no end-time frame
         options.face.detectionInterval = detectEvery
         options.face.smoothing = !noSmoothing
         options.face.template = .fivePoint112(zoom: zoom)
         options.face.minFaceSize = minFace
         let input = try PipelineInput.open(path, options: options, threads: threads.threads, faces: FaceModels.load)
-        guard let video = input.frames as? VideoFaceSource, let tracker = input.tracker else {
+        guard let video = input.videoSource, let tracker = input.tracker else {
             throw PipelineError(path, "is a folder of crops: its faces are already aligned", remedy: "give a video")
         }
         let info = video.decoder.info

@@ -27,10 +27,12 @@ struct Features: ParsableCommand {
     var dtype: FeatureDType = .f32
     @Option(help: "TSAV backbones weights (safetensors).") var backbones: String?
     @Option(name: .customLong("model"), help: "A model folder holding tsav.safetensors (its heads are not used).") var folder: String?
-    @Option(help: "Audio file for a cropped_aligned folder (its sample 0 is frame 1).") var audio: String?
+    @Option(help: "Audio of a cropped_aligned folder: the prepared Audio_files/<video>.wav (official protocol; sample 0 is frame 1), or the original video.")
+    var audio: String?
+    @Option(help: "mkvextract timestamps of a cropped_aligned folder (<video>_video_ts.txt), official protocol.") var timestamps: String?
     @Option(parsing: .unconditional, help: "Frame rate of a cropped_aligned folder.") var fps: Double = 30
     @Option(help: "Whose face to follow: primary, left, right, or a track number.") var subject: SubjectSelection = .primary
-    @Option(name: .customLong("protocol"), help: "The protocol's conventions (docs/protocol.md).") var rules: ProtocolRules.Name = .clean
+    @Option(name: .customLong("protocol"), help: "The protocol's conventions, as for run (docs/protocol.md).") var rules: ProtocolRules.Name = .official
     @OptionGroup var threads: ThreadsOption
     @Flag(name: .shortAndLong, help: "No progress or summary on stderr (warnings and errors still).") var quiet = false
 
@@ -41,7 +43,8 @@ struct Features: ParsableCommand {
 
     func run() throws {
         let tsav = try ModelLocator.backbones(file: backbones, folder: folder)
-        let input = try PipelineInput.open(self.input, options: InputOptions(audio: audio, frameRate: fps, subject: subject),
+        let input = try PipelineInput.open(self.input, options: InputOptions(audio: audio, timestamps: timestamps, frameRate: fps, subject: subject,
+                                                                             rules: .named(rules)),
                                            threads: threads.threads, faces: FaceModels.load)
         for w in input.warnings { warn(w) }
         let file = try OutputFile(path: output, protecting: input.files)

@@ -67,8 +67,9 @@ struct ModelOptions: ParsableArguments {
 struct ProtocolOptions: ParsableArguments {
     @Flag(help: "Skip the moving-average smoothing (values are still clipped to [-1, 1]).")
     var raw = false
-    @Option(name: .customLong("protocol"), help: "The protocol's conventions (docs/protocol.md).")
-    var rules: ProtocolRules.Name = .clean
+    @Option(name: .customLong("protocol"),
+            help: "official: the official repositories' test path, number for number (the published models' numbers); clean: the contract's reading (docs/protocol.md).")
+    var rules: ProtocolRules.Name = .official
 
     var settings: Session.Settings {
         var s = Session.Settings()

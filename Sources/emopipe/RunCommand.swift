@@ -28,8 +28,10 @@ struct Run: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Audio file for a cropped_aligned folder (its sample 0 is frame 1).")
+    @Option(help: "Audio of a cropped_aligned folder: the prepared Audio_files/<video>.wav (official protocol; sample 0 is frame 1), or the original video (its audio and timestamps are then prepared as the official preprocessing does).")
     var audio: String?
+    @Option(help: "mkvextract timestamps of a cropped_aligned folder (<video>_video_ts.txt), official protocol.")
+    var timestamps: String?
     @Option(parsing: .unconditional, help: "Frame rate of a cropped_aligned folder.")
     var fps: Double = 30
     @Option(help: ArgumentHelp("Whose face to follow: primary (largest, most persistent), left, right, a track number, or all "
@@ -68,7 +70,8 @@ struct Run: ParsableCommand {
         if let features { return try runOnFeatures(features) }
         let path = self.input!
         guard case .one(let subject) = subject else { return try runEveryTrack(path) }
-        let input = try PipelineInput.open(path, options: InputOptions(audio: audio, frameRate: fps, subject: subject),
+        let input = try PipelineInput.open(path, options: InputOptions(audio: audio, timestamps: timestamps, frameRate: fps, subject: subject,
+                                                                       rules: computation.settings.rules),
                                            threads: threads.threads, faces: FaceModels.load)
         for w in input.warnings { warn(w) }
         // The outputs are created (and checked) before the model loads: a bad path fails at once.
@@ -124,8 +127,8 @@ struct Run: ParsableCommand {
 
     /// `--features FILE`: the heads on cached features; the same outputs, progress and summary as a run.
     private func runOnFeatures(_ path: String) throws {
-        if audio != nil || subject != .one(.primary) || fps != 30 || computation.rules != .clean {
-            warn("--audio, --fps, --subject and --protocol are the features file's own; the values given are not used")
+        if audio != nil || timestamps != nil || subject != .one(.primary) || fps != 30 || computation.rules != .official {
+            warn("--audio, --timestamps, --fps, --subject and --protocol are the features file's own; the values given are not used")
         }
         let cache = try CachedFeatures(path: path)
         let rowsFile = try output.flatMap { $0 == "-" ? nil : try OutputFile(path: $0, protecting: [path]) }
@@ -179,7 +182,7 @@ struct Run: ParsableCommand {
                                  sink: rowsFile ?? StandardOutput.shared)
         let results: [(track: Int, summary: RunSummary)]
         do {
-            results = try session.runEveryTrack(path, options: InputOptions(audio: audio, frameRate: fps), started: { id, tracks in
+            results = try session.runEveryTrack(path, options: InputOptions(audio: audio, timestamps: timestamps, frameRate: fps), started: { id, tracks in
                 if !quiet { printError("emopipe: \(path): track \(id) (\(tracks.firstIndex(of: id)! + 1) of \(tracks.count))") }
             }, rowsDone: rows.flush) { try rows.write($0) }
             try rows.flush()

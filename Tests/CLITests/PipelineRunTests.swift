@@ -25,20 +25,26 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
+/// A line of Fixtures/goldens/runs.txt under one protocol: `clean` → goldens/NAME.csv, `official` (the default)
+/// → goldens/official/NAME.csv (tools/make_goldens.sh).
 struct GoldenRun: CustomStringConvertible, Sendable {
-    let name: String, head: String, input: String, options: [String]
-    var description: String { name }
+    let name: String, head: String, input: String, options: [String], protocolName: String
+    var description: String { "\(name) (\(protocolName))" }
 
     static let all: [GoldenRun] = {
         let text = (try? String(contentsOf: TestPaths.fixtures.appendingPathComponent("goldens/runs.txt"), encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.map { line in
-            let p = line.split(separator: " ").map(String.init)
-            return GoldenRun(name: p[0], head: p[1], input: p[2], options: Array(p.dropFirst(3)))
+        let lines = text.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.map { $0.split(separator: " ").map(String.init) }
+        return ["clean", "official"].flatMap { proto in
+            lines.map { p in GoldenRun(name: p[0], head: p[1], input: p[2], options: Array(p.dropFirst(3)), protocolName: proto) }
         }
     }()
 
     var arguments: [String] {
-        [TestPaths.fixture(input)] + options.map { $0.hasPrefix("media/") ? TestPaths.fixture($0) : $0 }
+        [TestPaths.fixture(input)] + options.map { $0.hasPrefix("media/") ? TestPaths.fixture($0) : $0 } + ["--protocol", protocolName]
+    }
+
+    var goldenFile: URL {
+        TestPaths.fixtures.appendingPathComponent(protocolName == "clean" ? "goldens/\(name).csv" : "goldens/\(protocolName)/\(name).csv")
     }
 }
 
@@ -76,7 +82,7 @@ func parseCSV(_ text: String) throws -> [Row] {
         let again = try runCommand(bin, run.arguments + ["--model", model, "-q"], timeout: 600)
         #expect(again.stdout == r.stdout)
         let rows = try parseCSV(r.stdoutText)
-        let golden = try parseCSV(String(contentsOf: TestPaths.fixtures.appendingPathComponent("goldens/\(run.name).csv"), encoding: .utf8))
+        let golden = try parseCSV(String(contentsOf: run.goldenFile, encoding: .utf8))
         #expect(rows.count == golden.count)
         #expect(rows.map(\.frame) == Array(1...rows.count))
         #expect(zip(rows.dropFirst(), rows).allSatisfy { $0.time > $1.time })
