@@ -60,7 +60,7 @@ let package = Package(
         // Shared by the test targets: locating ../shared/parity and Fixtures/, tolerances, running the binary.
         .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"], swiftSettings: numeric),
-        .testTarget(name: "MediaTests", dependencies: ["TestSupport", "Media", "Checkpoint", "CTurboJPEG"]),
+        .testTarget(name: "MediaTests", dependencies: ["TestSupport", "Media", "Kernels", "CTurboJPEG"]),
         .testTarget(name: "AudioTests", dependencies: ["TestSupport", "Audio", "Media", "Kernels"]),
         .testTarget(name: "FaceTests", dependencies: ["TestSupport", "Face", "Media", "Kernels"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Kernels"]),

@@ -1,6 +1,6 @@
-import Checkpoint
 import CTurboJPEG
 import Foundation
+import Kernels
 import Media
 import Testing
 import TestSupport
