@@ -86,6 +86,17 @@ public struct MatroskaTimestamps: Sendable, Equatable {
         }
         var video: [(pts: Int64, duration: Int64)] = []
         var firstAudio: Int64?
+        // Times beyond any real video (a damaged or hostile file) would overflow the nanosecond arithmetic below:
+        // refused like the decoder refuses them (|t| ≤ VideoDecoder.maxTimestamp keeps every sum within Int64).
+        var firstVideoSeconds: Double?
+        func checked(_ t: Int64, _ s: Int32, what: () -> String) throws {
+            let seconds = Double(t) * av_q2d(input.stream(s).pointee.time_base)
+            let from = firstVideoSeconds ?? seconds
+            guard seconds.isFinite, abs(seconds) <= VideoDecoder.maxTimestamp, abs(seconds - from) <= VideoDecoder.maxTimestamp else {
+                throw MediaError(.decodeFailed, path, "\(what()) is stamped \(seconds - from) s after the first frame, beyond any real video",
+                                 fix: VideoDecoder.damagedTimestampsFix)
+            }
+        }
         guard let packet = av_packet_alloc() else { throw MediaError(.decodeFailed, path, "out of memory") }
         var p: UnsafeMutablePointer<AVPacket>? = packet
         defer { av_packet_free(&p) }
@@ -96,8 +107,13 @@ public struct MatroskaTimestamps: Sendable, Equatable {
             if t == CFF_AV_NOPTS_VALUE { t = packet.pointee.dts }
             guard t != CFF_AV_NOPTS_VALUE else { continue }
             if s == vi {
-                video.append((nanoseconds(t, s), nanoseconds(packet.pointee.duration, s)))
+                try checked(t, s) { "frame \(video.count + 1)" }
+                if firstVideoSeconds == nil { firstVideoSeconds = Double(t) * av_q2d(input.stream(s).pointee.time_base) }
+                let duration = max(0, packet.pointee.duration)
+                try checked(duration, s) { "frame \(video.count + 1)'s duration" }
+                video.append((nanoseconds(t, s), nanoseconds(duration, s)))
             } else if s == ai {
+                try checked(t, s) { "an audio packet" }
                 let ns = nanoseconds(t, s)
                 firstAudio = min(firstAudio ?? ns, ns)
             }
