@@ -15,8 +15,9 @@ enum Heads {
                 "--head-weights", zip(heads, folders).map { "\($1)/head_\($0).safetensors" }.joined(separator: ",")]
     }
 
-    /// A crop folder with audio: six frames (one without a crop), the 25 fps clip's sound.
-    static let input = [TestPaths.fixture("cropped_aligned/clip"), "--audio", TestPaths.fixture("media/25fps.mp4")]
+    /// A crop folder with audio: six frames (one without a crop), the 25 fps clip's sound. The clean protocol: the
+    /// official one would take the frames from the video's timestamps (51 rows for its 50 frames + end line).
+    static let input = [TestPaths.fixture("cropped_aligned/clip"), "--audio", TestPaths.fixture("media/25fps.mp4"), "--protocol", "clean"]
 
     static func csv(_ text: String) -> [[String]] { text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } }
 }

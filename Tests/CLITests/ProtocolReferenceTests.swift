@@ -4,7 +4,7 @@ import Media
 import Testing
 import TestSupport
 
-/// The whole per-frame protocol against an independent PyTorch reproduction (tools/protocol_reference.py, whose output
+/// The whole per-frame clean protocol (`--protocol clean`, the contract's reading) against an independent PyTorch reproduction (tools/protocol_reference.py, whose output
 /// is Fixtures/protocol/reference.csv): the same deterministic crops and audio, the CA head, synthetic weights.
 @Suite(.serialized) struct ProtocolReferenceTests {
     static let frames = 100
@@ -40,7 +40,7 @@ import TestSupport
         let input = try makeInput(in: dir)
         let model = try SyntheticModels.shared.folder(head: "ca")
         let bin = TestPaths.emopipeBinary.path
-        let raw = try runCommand(bin, [input.folder, "--audio", input.audio, "--fps", "30", "--model", model, "--raw", "-q"], timeout: 600)
+        let raw = try runCommand(bin, [input.folder, "--audio", input.audio, "--fps", "30", "--protocol", "clean", "--model", model, "--raw", "-q"], timeout: 600)
         #expect(raw.status == 0, "\(raw.stderr)")
         let rawRows = try parseCSV(raw.stdoutText)
         try #require(rawRows.count == Self.frames)
@@ -50,7 +50,7 @@ import TestSupport
             #expect(abs(r.valence - ref[1]) <= 1e-4 && abs(r.arousal - ref[2]) <= 1e-4, "frame \(r.frame): \(r) vs \(ref)")
         }
         // Smoothing on top of the same outputs.
-        let smooth = try runCommand(bin, [input.folder, "--audio", input.audio, "--model", model, "-q"], timeout: 600)
+        let smooth = try runCommand(bin, [input.folder, "--audio", input.audio, "--protocol", "clean", "--model", model, "-q"], timeout: 600)
         let rows = try parseCSV(smooth.stdoutText)
         for (r, ref) in zip(rows, reference) {
             #expect(abs(r.valence - ref[3]) <= 1e-4 && abs(r.arousal - ref[4]) <= 1e-4, "frame \(r.frame): \(r) vs \(ref)")
