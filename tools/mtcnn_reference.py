@@ -2,7 +2,7 @@
 """Reference face detections from facenet-pytorch's MTCNN, for emopipe's parity test (Tests/FaceTests/MTCNNParityTests).
 
   make face-eval
-  PY=/work/pyenv/bin/python            # any venv made by tools/pyenv.sh, plus the two packages below
+  PY=../pyenv/bin/python               # any venv made by tools/pyenv.sh (e.g. sh tools/pyenv.sh ../pyenv), plus the two packages below
   $PY -m pip install --no-deps facenet-pytorch==2.6.0 opencv-python-headless
   $PY tools/mtcnn_reference.py [--eval .build/face-eval] [--out Fixtures/faces] [--every 4]
 

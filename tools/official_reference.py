@@ -2,9 +2,9 @@
 """Runs the official JCA and RJCA test path, for real, on the fixture folder of tools/official_fixture.sh, and
 writes the official per-frame outputs (raw and smoothed) to Fixtures/official/.
 
-  PY=/work/pyenv/bin/python   (tools/pyenv.sh, plus: pip install --no-deps pandas pytz tzdata tqdm sox)
+  PY=../pyenv/bin/python   (sh tools/pyenv.sh ../pyenv, plus: pip install --no-deps pandas pytz tzdata tqdm sox)
   sh tools/official_fixture.sh .build/official-fixture
-  $PY tools/official_reference.py [--fixture .build/official-fixture] [--mirrors /work/.mirror]
+  $PY tools/official_reference.py [--fixture .build/official-fixture] [--mirrors ../.mirror]
                                   [--scratch .build/official-scratch] [--out Fixtures/official] [--ablations]
 
 Nothing of the reference repositories is copied into this project: each is exported (`git archive HEAD`) from its
@@ -529,7 +529,8 @@ def run_head(args, scratch, export_dir, data, labels, wavs, v, alias, ablate=(),
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fixture", default=os.path.join(ROOT, ".build", "official-fixture"))
-    ap.add_argument("--mirrors", default="/work/.mirror")
+    ap.add_argument("--mirrors", default=os.environ.get("EMOPIPE_MIRRORS", os.path.join(ROOT, "..", ".mirror")),
+                    help="bare git mirrors of the reference repositories (owner+name/repo); env EMOPIPE_MIRRORS")
     ap.add_argument("--scratch", default=os.path.join(ROOT, ".build", "official-scratch"))
     ap.add_argument("--cache", default=None, help="visual feature cache (default: SCRATCH/cache)")
     ap.add_argument("--out", default=os.path.join(ROOT, "Fixtures", "official"))

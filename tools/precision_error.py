@@ -9,7 +9,7 @@ Builds the clip ending on every `--every`-th frame (f >= 32: every 4th frame bac
 a missing crop is a black frame), normalizes it as the pipeline does (Kinetics mean/std), runs
 `emopipe tensor visual --precision P` for fp32, bf16 and int8, and prints each mode's error against fp32 on layer4
 (the fusion heads' visual input) and on the pooled 512-d feature: max|d|/max|ref|, |d|/|ref| (RMS), worst cosine.
-Needs numpy and pillow (the /work/pyenv environment has both).
+Needs numpy and pillow (a venv made by tools/pyenv.sh has both).
 """
 import argparse
 import os
