@@ -6,86 +6,23 @@
 //   (acc + a1*b1, then + a0*b0; round to nearest even each time). On CPUs where vdpbf16ps follows that definition
 //   (Intel's SDM pseudo-code) the two agree to the bit; `emopipe bench --kernels` reports whether they do here.
 #include "CKernels.h"
-#include "targets.h"
+#include "gemm_templates.h"
 
 // ---------------------------------------------------------------- AVX-512 BF16
-EMO_TARGET_AVX512_BF16 static inline void bf_12x32(ptrdiff_t pairs, const uint16_t *a, ptrdiff_t lda, const uint16_t *b,
-                                                   float *c, ptrdiff_t ldc, int accumulate, int halfOnly) {
-    __m512 c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps(), c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
-    __m512 c2a = _mm512_setzero_ps(), c2b = _mm512_setzero_ps(), c3a = _mm512_setzero_ps(), c3b = _mm512_setzero_ps();
-    __m512 c4a = _mm512_setzero_ps(), c4b = _mm512_setzero_ps(), c5a = _mm512_setzero_ps(), c5b = _mm512_setzero_ps();
-    __m512 c6a = _mm512_setzero_ps(), c6b = _mm512_setzero_ps(), c7a = _mm512_setzero_ps(), c7b = _mm512_setzero_ps();
-    __m512 c8a = _mm512_setzero_ps(), c8b = _mm512_setzero_ps(), c9a = _mm512_setzero_ps(), c9b = _mm512_setzero_ps();
-    __m512 c10a = _mm512_setzero_ps(), c10b = _mm512_setzero_ps(), c11a = _mm512_setzero_ps(), c11b = _mm512_setzero_ps();
-    const uint16_t *a0 = a, *a4 = a + 4 * lda, *a8 = a + 8 * lda;
-#define PAIR(p, off) ((__m512bh)_mm512_set1_epi32((int)(*(const uint32_t *)(p + q + off))))
-    if (halfOnly) {
-        for (ptrdiff_t g = 0; g < pairs; g++) {
-            __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
-            ptrdiff_t q = 2 * g;
-#define ROW(r, p, off) c##r##a = _mm512_dpbf16_ps(c##r##a, PAIR(p, off), b0);
-            ROW(0, a0, 0) ROW(1, a0, lda) ROW(2, a0, 2 * lda) ROW(3, a0, 3 * lda)
-            ROW(4, a4, 0) ROW(5, a4, lda) ROW(6, a4, 2 * lda) ROW(7, a4, 3 * lda)
-            ROW(8, a8, 0) ROW(9, a8, lda) ROW(10, a8, 2 * lda) ROW(11, a8, 3 * lda)
-#undef ROW
-            b += 64;
-        }
-    } else {
-        for (ptrdiff_t g = 0; g < pairs; g++) {
-            __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 32);
-            ptrdiff_t q = 2 * g;
-            __m512bh x;
-#define ROW(r, p, off) x = PAIR(p, off); c##r##a = _mm512_dpbf16_ps(c##r##a, x, b0); c##r##b = _mm512_dpbf16_ps(c##r##b, x, b1);
-            ROW(0, a0, 0) ROW(1, a0, lda) ROW(2, a0, 2 * lda) ROW(3, a0, 3 * lda)
-            ROW(4, a4, 0) ROW(5, a4, lda) ROW(6, a4, 2 * lda) ROW(7, a4, 3 * lda)
-            ROW(8, a8, 0) ROW(9, a8, lda) ROW(10, a8, 2 * lda) ROW(11, a8, 3 * lda)
-#undef ROW
-            b += 64;
-        }
-    }
-#undef PAIR
-#define OUT(r) { float *p = c + r * ldc; \
-        if (accumulate) c##r##a = _mm512_add_ps(c##r##a, _mm512_loadu_ps(p)); \
-        _mm512_storeu_ps(p, c##r##a); \
-        if (!halfOnly) { if (accumulate) c##r##b = _mm512_add_ps(c##r##b, _mm512_loadu_ps(p + 16)); _mm512_storeu_ps(p + 16, c##r##b); } }
-    OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5) OUT(6) OUT(7) OUT(8) OUT(9) OUT(10) OUT(11)
-#undef OUT
-}
+// 12 rows x 32 columns: A's pair of one row broadcast as one 32-bit value, vdpbf16ps per row and half-panel.
+#define BF_LOADB(p) ((__m512bh)_mm512_loadu_si512(p))
+#define BF_BCAST(p) ((__m512bh)_mm512_set1_epi32((int)(*(const uint32_t *)(p))))
+EMO_MICRO_12x32(bf_12x32, EMO_TARGET_AVX512_BF16, uint16_t, uint16_t, float, 2, __m512, __m512bh, _mm512_setzero_ps(),
+                BF_LOADB, BF_BCAST, _mm512_dpbf16_ps, _mm512_loadu_ps, _mm512_add_ps, _mm512_storeu_ps)
 
-EMO_TARGET_AVX512_BF16 static void gemm_bf_avx512(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k, const uint16_t *a, ptrdiff_t lda,
-                                                  const uint16_t *packedB, ptrdiff_t kOffset, ptrdiff_t kTotal, float *c,
-                                                  ptrdiff_t ldc, int accumulate, uint16_t *scratch) {
-    const ptrdiff_t mr = 12;
-    ptrdiff_t panels = (n + 31) / 32, full = rows / mr, rest = rows - full * mr;
-    emo_copy_rows_padded(scratch, a + full * mr * lda, lda, k, rest, mr, sizeof(uint16_t));
-    float temp[12 * 32] __attribute__((aligned(64)));
-    for (ptrdiff_t k0 = 0; k0 < k; k0 += EMO_BF16_KC) {
-        ptrdiff_t depth = EMO_MIN(EMO_BF16_KC, k - k0);
-        int acc = accumulate || k0 > 0;
-        for (ptrdiff_t j = 0; j < panels; j++) {
-            const uint16_t *b = packedB + (j * kTotal + kOffset + k0) * 32;
-            ptrdiff_t cols = EMO_MIN(32, n - j * 32);
-            int half = cols <= 16;
-            for (ptrdiff_t t = 0; t < full + (rest > 0); t++) {
-                int isFull = t < full;
-                const uint16_t *aTile = isFull ? a + t * mr * lda + k0 : scratch + k0;
-                ptrdiff_t ldaTile = isFull ? lda : k, rowsHere = isFull ? mr : rest;
-                float *cTile = c + t * mr * ldc + j * 32;
-                if (rowsHere == mr && (cols == 32 || cols == 16)) bf_12x32(depth / 2, aTile, ldaTile, b, cTile, ldc, acc, half);
-                else {
-                    bf_12x32(depth / 2, aTile, ldaTile, b, temp, 32, 0, half);
-                    emo_store_edge_f32(cTile, ldc, temp, 32, rowsHere, cols, acc);
-                }
-            }
-        }
-    }
-}
+EMO_GEMM_DRIVER(gemm_bf_avx512, EMO_TARGET_AVX512_BF16, uint16_t, uint16_t, float, EMO_BF16_KC, 2, 12, 32, bf_12x32)
 
 // ---------------------------------------------------------------- AVX2 emulation
 // 4 rows x 16 columns. A packed pair (32 bits: a0 in the low half, a1 in the high half) gives fp32 a0 = bits << 16
 // and a1 = bits & 0xFFFF0000.
 EMO_TARGET_AVX2 static inline void bf_4x16(ptrdiff_t pairs, const uint16_t *a, ptrdiff_t lda, const uint16_t *b,
-                                           float *c, ptrdiff_t ldc, int accumulate) {
+                                           float *c, ptrdiff_t ldc, int accumulate, int halfOnly) {
+    (void)halfOnly;   // always a 16-column tile
     __m256 c0a = _mm256_setzero_ps(), c0b = _mm256_setzero_ps(), c1a = _mm256_setzero_ps(), c1b = _mm256_setzero_ps();
     __m256 c2a = _mm256_setzero_ps(), c2b = _mm256_setzero_ps(), c3a = _mm256_setzero_ps(), c3b = _mm256_setzero_ps();
     const __m256i high = _mm256_set1_epi32((int)0xFFFF0000u);
@@ -110,36 +47,7 @@ EMO_TARGET_AVX2 static inline void bf_4x16(ptrdiff_t pairs, const uint16_t *a, p
 #undef OUT
 }
 
-EMO_TARGET_AVX2 static void gemm_bf_avx2(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k, const uint16_t *a, ptrdiff_t lda,
-                                         const uint16_t *packedB, ptrdiff_t kOffset, ptrdiff_t kTotal, float *c,
-                                         ptrdiff_t ldc, int accumulate, uint16_t *scratch) {
-    const ptrdiff_t mr = 4;
-    ptrdiff_t panels = (n + 31) / 32, full = rows / mr, rest = rows - full * mr;
-    emo_copy_rows_padded(scratch, a + full * mr * lda, lda, k, rest, mr, sizeof(uint16_t));
-    float temp[4 * 16] __attribute__((aligned(32)));
-    for (ptrdiff_t k0 = 0; k0 < k; k0 += EMO_BF16_KC) {
-        ptrdiff_t depth = EMO_MIN(EMO_BF16_KC, k - k0);
-        int acc = accumulate || k0 > 0;
-        for (ptrdiff_t j = 0; j < panels; j++) {
-            ptrdiff_t cols = EMO_MIN(32, n - j * 32);
-            for (ptrdiff_t h = 0; h * 16 < cols; h++) {
-                const uint16_t *b = packedB + (j * kTotal + kOffset + k0) * 32 + h * 32;
-                ptrdiff_t colsHere = EMO_MIN(16, cols - h * 16);
-                for (ptrdiff_t t = 0; t < full + (rest > 0); t++) {
-                    int isFull = t < full;
-                    const uint16_t *aTile = isFull ? a + t * mr * lda + k0 : scratch + k0;
-                    ptrdiff_t ldaTile = isFull ? lda : k, rowsHere = isFull ? mr : rest;
-                    float *cTile = c + t * mr * ldc + j * 32 + h * 16;
-                    if (rowsHere == mr && colsHere == 16) bf_4x16(depth / 2, aTile, ldaTile, b, cTile, ldc, acc);
-                    else {
-                        bf_4x16(depth / 2, aTile, ldaTile, b, temp, 16, 0);
-                        emo_store_edge_f32(cTile, ldc, temp, 16, rowsHere, colsHere, acc);
-                    }
-                }
-            }
-        }
-    }
-}
+EMO_GEMM_DRIVER(gemm_bf_avx2, EMO_TARGET_AVX2, uint16_t, uint16_t, float, EMO_BF16_KC, 2, 4, 16, bf_4x16)
 
 void emo_gemm_bf16_packed(int isa, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k, const uint16_t *a, ptrdiff_t lda,
                           const uint16_t *packedB, ptrdiff_t kOffset, ptrdiff_t kTotal, float *c, ptrdiff_t ldc,

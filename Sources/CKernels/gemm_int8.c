@@ -5,89 +5,27 @@
 //   about 8x fewer multiply-adds per instruction.
 // Sums of int32 are exact, so both give identical C (no int32 overflow: |sum| <= 255*128*K < 2^31 for K < 65793).
 #include "CKernels.h"
-#include "targets.h"
+#include "gemm_templates.h"
 
 #define KC8 2048   // K block in bytes (a 12 x 2048 slice of A and a 2048 x 32 slice of B: 24 + 64 KB)
 
 static inline int32_t load4(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
 // ---------------------------------------------------------------- AVX-512 VNNI
-EMO_TARGET_AVX512_VNNI static inline void u8_12x32(ptrdiff_t groups, const uint8_t *a, ptrdiff_t lda, const int8_t *b,
-                                                   int32_t *c, ptrdiff_t ldc, int accumulate, int halfOnly) {
-    __m512i c0a = _mm512_setzero_si512(), c0b = _mm512_setzero_si512(), c1a = _mm512_setzero_si512(), c1b = _mm512_setzero_si512();
-    __m512i c2a = _mm512_setzero_si512(), c2b = _mm512_setzero_si512(), c3a = _mm512_setzero_si512(), c3b = _mm512_setzero_si512();
-    __m512i c4a = _mm512_setzero_si512(), c4b = _mm512_setzero_si512(), c5a = _mm512_setzero_si512(), c5b = _mm512_setzero_si512();
-    __m512i c6a = _mm512_setzero_si512(), c6b = _mm512_setzero_si512(), c7a = _mm512_setzero_si512(), c7b = _mm512_setzero_si512();
-    __m512i c8a = _mm512_setzero_si512(), c8b = _mm512_setzero_si512(), c9a = _mm512_setzero_si512(), c9b = _mm512_setzero_si512();
-    __m512i c10a = _mm512_setzero_si512(), c10b = _mm512_setzero_si512(), c11a = _mm512_setzero_si512(), c11b = _mm512_setzero_si512();
-    const uint8_t *a0 = a, *a4 = a + 4 * lda, *a8 = a + 8 * lda;
-    if (halfOnly) {
-        for (ptrdiff_t g = 0; g < groups; g++) {
-            __m512i b0 = _mm512_loadu_si512(b);
-            ptrdiff_t q = 4 * g;
-#define ROW(r, p, off) c##r##a = _mm512_dpbusd_epi32(c##r##a, _mm512_set1_epi32(load4(p + q + off)), b0);
-            ROW(0, a0, 0) ROW(1, a0, lda) ROW(2, a0, 2 * lda) ROW(3, a0, 3 * lda)
-            ROW(4, a4, 0) ROW(5, a4, lda) ROW(6, a4, 2 * lda) ROW(7, a4, 3 * lda)
-            ROW(8, a8, 0) ROW(9, a8, lda) ROW(10, a8, 2 * lda) ROW(11, a8, 3 * lda)
-#undef ROW
-            b += 128;
-        }
-    } else {
-        for (ptrdiff_t g = 0; g < groups; g++) {
-            __m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 64);
-            ptrdiff_t q = 4 * g;
-            __m512i x;
-#define ROW(r, p, off) x = _mm512_set1_epi32(load4(p + q + off)); c##r##a = _mm512_dpbusd_epi32(c##r##a, x, b0); c##r##b = _mm512_dpbusd_epi32(c##r##b, x, b1);
-            ROW(0, a0, 0) ROW(1, a0, lda) ROW(2, a0, 2 * lda) ROW(3, a0, 3 * lda)
-            ROW(4, a4, 0) ROW(5, a4, lda) ROW(6, a4, 2 * lda) ROW(7, a4, 3 * lda)
-            ROW(8, a8, 0) ROW(9, a8, lda) ROW(10, a8, 2 * lda) ROW(11, a8, 3 * lda)
-#undef ROW
-            b += 128;
-        }
-    }
-#define OUT(r) { int32_t *p = c + r * ldc; \
-        if (accumulate) c##r##a = _mm512_add_epi32(c##r##a, _mm512_loadu_si512(p)); \
-        _mm512_storeu_si512(p, c##r##a); \
-        if (!halfOnly) { if (accumulate) c##r##b = _mm512_add_epi32(c##r##b, _mm512_loadu_si512(p + 16)); _mm512_storeu_si512(p + 16, c##r##b); } }
-    OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5) OUT(6) OUT(7) OUT(8) OUT(9) OUT(10) OUT(11)
-#undef OUT
-}
+// 12 rows x 32 columns: A's 4 bytes of one row broadcast (vpbroadcastd), vpdpbusd per row and half-panel.
+#define U8_BCAST(p) _mm512_set1_epi32(load4(p))
+EMO_MICRO_12x32(u8_12x32, EMO_TARGET_AVX512_VNNI, uint8_t, int8_t, int32_t, 4, __m512i, __m512i, _mm512_setzero_si512(),
+                _mm512_loadu_si512, U8_BCAST, _mm512_dpbusd_epi32, _mm512_loadu_si512, _mm512_add_epi32, _mm512_storeu_si512)
 
-EMO_TARGET_AVX512_VNNI static void gemm_u8_avx512(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k, const uint8_t *a, ptrdiff_t lda,
-                                                  const int8_t *packedB, ptrdiff_t kOffset, ptrdiff_t kTotal, int32_t *c,
-                                                  ptrdiff_t ldc, int accumulate, uint8_t *scratch) {
-    const ptrdiff_t mr = 12;
-    ptrdiff_t panels = (n + 31) / 32, full = rows / mr, rest = rows - full * mr;
-    emo_copy_rows_padded(scratch, a + full * mr * lda, lda, k, rest, mr, 1);
-    int32_t temp[12 * 32] __attribute__((aligned(64)));
-    for (ptrdiff_t k0 = 0; k0 < k; k0 += KC8) {
-        ptrdiff_t depth = EMO_MIN(KC8, k - k0);
-        int acc = accumulate || k0 > 0;
-        for (ptrdiff_t j = 0; j < panels; j++) {
-            const int8_t *b = packedB + (j * kTotal + kOffset + k0) * 32;
-            ptrdiff_t cols = EMO_MIN(32, n - j * 32);
-            int half = cols <= 16;
-            for (ptrdiff_t t = 0; t < full + (rest > 0); t++) {
-                int isFull = t < full;
-                const uint8_t *aTile = isFull ? a + t * mr * lda + k0 : scratch + k0;
-                ptrdiff_t ldaTile = isFull ? lda : k, rowsHere = isFull ? mr : rest;
-                int32_t *cTile = c + t * mr * ldc + j * 32;
-                if (rowsHere == mr && (cols == 32 || cols == 16)) u8_12x32(depth / 4, aTile, ldaTile, b, cTile, ldc, acc, half);
-                else {
-                    u8_12x32(depth / 4, aTile, ldaTile, b, temp, 32, 0, half);
-                    emo_store_edge_i32(cTile, ldc, temp, 32, rowsHere, cols, acc);
-                }
-            }
-        }
-    }
-}
+EMO_GEMM_DRIVER(gemm_u8_avx512, EMO_TARGET_AVX512_VNNI, uint8_t, int8_t, int32_t, KC8, 4, 12, 32, u8_12x32)
 
 // ---------------------------------------------------------------- AVX2 (vpmaddwd)
 // Two rows x 16 columns. For a group of 4 k, the 64 bytes of B (16 columns x 4) widen to four ymm of int16
 // (4 columns x 4 k each); A's 4 bytes widen to 4 int16 broadcast to every 64-bit lane; vpmaddwd then gives, per
 // column, two partial sums (k0*k0 + k1*k1, k2*k2 + k3*k3) that are added pairwise at the end.
 EMO_TARGET_AVX2 static inline void u8_2x16(ptrdiff_t groups, const uint8_t *a, ptrdiff_t lda, const int8_t *b,
-                                           int32_t *c, ptrdiff_t ldc, int accumulate) {
+                                           int32_t *c, ptrdiff_t ldc, int accumulate, int halfOnly) {
+    (void)halfOnly;   // always a 16-column tile
     __m256i s00 = _mm256_setzero_si256(), s01 = _mm256_setzero_si256(), s02 = _mm256_setzero_si256(), s03 = _mm256_setzero_si256();
     __m256i s10 = _mm256_setzero_si256(), s11 = _mm256_setzero_si256(), s12 = _mm256_setzero_si256(), s13 = _mm256_setzero_si256();
     for (ptrdiff_t g = 0; g < groups; g++) {
@@ -116,36 +54,7 @@ EMO_TARGET_AVX2 static inline void u8_2x16(ptrdiff_t groups, const uint8_t *a, p
     _mm256_storeu_si256((__m256i *)p1, r1a); _mm256_storeu_si256((__m256i *)(p1 + 8), r1b);
 }
 
-EMO_TARGET_AVX2 static void gemm_u8_avx2(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k, const uint8_t *a, ptrdiff_t lda,
-                                         const int8_t *packedB, ptrdiff_t kOffset, ptrdiff_t kTotal, int32_t *c,
-                                         ptrdiff_t ldc, int accumulate, uint8_t *scratch) {
-    const ptrdiff_t mr = 2;
-    ptrdiff_t panels = (n + 31) / 32, full = rows / mr, rest = rows - full * mr;
-    emo_copy_rows_padded(scratch, a + full * mr * lda, lda, k, rest, mr, 1);
-    int32_t temp[2 * 16] __attribute__((aligned(32)));
-    for (ptrdiff_t k0 = 0; k0 < k; k0 += KC8) {
-        ptrdiff_t depth = EMO_MIN(KC8, k - k0);
-        int acc = accumulate || k0 > 0;
-        for (ptrdiff_t j = 0; j < panels; j++) {
-            ptrdiff_t cols = EMO_MIN(32, n - j * 32);
-            for (ptrdiff_t h = 0; h * 16 < cols; h++) {
-                const int8_t *b = packedB + (j * kTotal + kOffset + k0) * 32 + h * 64;
-                ptrdiff_t colsHere = EMO_MIN(16, cols - h * 16);
-                for (ptrdiff_t t = 0; t < full + (rest > 0); t++) {
-                    int isFull = t < full;
-                    const uint8_t *aTile = isFull ? a + t * mr * lda + k0 : scratch + k0;
-                    ptrdiff_t ldaTile = isFull ? lda : k, rowsHere = isFull ? mr : rest;
-                    int32_t *cTile = c + t * mr * ldc + j * 32 + h * 16;
-                    if (rowsHere == mr && colsHere == 16) u8_2x16(depth / 4, aTile, ldaTile, b, cTile, ldc, acc);
-                    else {
-                        u8_2x16(depth / 4, aTile, ldaTile, b, temp, 16, 0);
-                        emo_store_edge_i32(cTile, ldc, temp, 16, rowsHere, colsHere, acc);
-                    }
-                }
-            }
-        }
-    }
-}
+EMO_GEMM_DRIVER(gemm_u8_avx2, EMO_TARGET_AVX2, uint8_t, int8_t, int32_t, KC8, 4, 2, 16, u8_2x16)
 
 void emo_gemm_u8s8_packed(int isa, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k, const uint8_t *a, ptrdiff_t lda,
                           const int8_t *packedB, ptrdiff_t kOffset, ptrdiff_t kTotal, int32_t *c, ptrdiff_t ldc,

@@ -27,24 +27,4 @@ static inline void emo_copy_rows_padded(void *scratch, const void *a, ptrdiff_t 
         else memset(dst, 0, (size_t)k * elementSize);
     }
 }
-
-// A tile at the matrix's edge, computed into `temp` (row stride `ts`): only its `rows` x `cols` part exists in C,
-// which gets it stored (or added, when accumulating).
-static inline void emo_store_edge_f32(float *c, ptrdiff_t ldc, const float *temp, ptrdiff_t ts, ptrdiff_t rows,
-                                      ptrdiff_t cols, int accumulate) {
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        float *dst = c + r * ldc; const float *src = temp + r * ts;
-        if (accumulate) for (ptrdiff_t q = 0; q < cols; q++) dst[q] += src[q];
-        else for (ptrdiff_t q = 0; q < cols; q++) dst[q] = src[q];
-    }
-}
-
-static inline void emo_store_edge_i32(int32_t *c, ptrdiff_t ldc, const int32_t *temp, ptrdiff_t ts, ptrdiff_t rows,
-                                      ptrdiff_t cols, int accumulate) {
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        int32_t *dst = c + r * ldc; const int32_t *src = temp + r * ts;
-        if (accumulate) for (ptrdiff_t q = 0; q < cols; q++) dst[q] += src[q];
-        else for (ptrdiff_t q = 0; q < cols; q++) dst[q] = src[q];
-    }
-}
 #endif
