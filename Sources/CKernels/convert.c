@@ -121,44 +121,35 @@ static inline float deq1(int32_t acc, float rowScale, float colScale, float bias
     if (relu) v = v > 0 ? v : 0;
     return v;
 }
-EMO_TARGET_AVX512 static void deq_avx512(void *accOut, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float rowScale,
-                                         const float *colScale, const float *bias, const float *residual, int relu) {
-    __m512 rs = _mm512_set1_ps(rowScale), zero = _mm512_setzero_ps();
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        int32_t *acc = (int32_t *)accOut + r * ld;
-        float *out = (float *)accOut + r * ld;
-        const float *res = residual ? residual + r * ld : 0;
-        ptrdiff_t c = 0;
-        for (; c + 16 <= cols; c += 16) {
-            __m512 s = _mm512_mul_ps(rs, _mm512_loadu_ps(colScale + c));
-            __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(acc + c)), s);
-            v = _mm512_add_ps(v, _mm512_loadu_ps(bias + c));
-            if (res) v = _mm512_add_ps(v, _mm512_loadu_ps(res + c));
-            if (relu) v = _mm512_max_ps(v, zero);
-            _mm512_storeu_ps(out + c, v);
-        }
-        for (; c < cols; c++) out[c] = deq1(acc[c], rowScale, colScale[c], bias[c], res ? res + c : 0, relu);
-    }
+// One ISA's epilogue from its float vectors V of LANES lanes and their operations (LOADI: a load of int32 converted to
+// float). Vectors of whole columns, then deq1 for the rest of the row: per element the same operations in the same
+// order, so every ISA gives the same bytes.
+#define DEQ(NAME, TARGET, LANES, V, SET1, LOADF, LOADI, MUL, ADD, MAX, STORE)                                        \
+TARGET static void NAME(void *accOut, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float rowScale,                 \
+                        const float *colScale, const float *bias, const float *residual, int relu) {                \
+    V rs = SET1(rowScale), zero = SET1(0);                                                                          \
+    for (ptrdiff_t r = 0; r < rows; r++) {                                                                          \
+        int32_t *acc = (int32_t *)accOut + r * ld;                                                                  \
+        float *out = (float *)accOut + r * ld;                                                                      \
+        const float *res = residual ? residual + r * ld : 0;                                                        \
+        ptrdiff_t c = 0;                                                                                            \
+        for (; c + LANES <= cols; c += LANES) {                                                                     \
+            V v = MUL(LOADI(acc + c), MUL(rs, LOADF(colScale + c)));                                                \
+            v = ADD(v, LOADF(bias + c));                                                                            \
+            if (res) v = ADD(v, LOADF(res + c));                                                                    \
+            if (relu) v = MAX(v, zero);                                                                             \
+            STORE(out + c, v);                                                                                      \
+        }                                                                                                           \
+        for (; c < cols; c++) out[c] = deq1(acc[c], rowScale, colScale[c], bias[c], res ? res + c : 0, relu);       \
+    }                                                                                                               \
 }
-EMO_TARGET_AVX2 static void deq_avx2(void *accOut, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float rowScale,
-                                     const float *colScale, const float *bias, const float *residual, int relu) {
-    __m256 rs = _mm256_set1_ps(rowScale), zero = _mm256_setzero_ps();
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        int32_t *acc = (int32_t *)accOut + r * ld;
-        float *out = (float *)accOut + r * ld;
-        const float *res = residual ? residual + r * ld : 0;
-        ptrdiff_t c = 0;
-        for (; c + 8 <= cols; c += 8) {
-            __m256 s = _mm256_mul_ps(rs, _mm256_loadu_ps(colScale + c));
-            __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + c))), s);
-            v = _mm256_add_ps(v, _mm256_loadu_ps(bias + c));
-            if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res + c));
-            if (relu) v = _mm256_max_ps(v, zero);
-            _mm256_storeu_ps(out + c, v);
-        }
-        for (; c < cols; c++) out[c] = deq1(acc[c], rowScale, colScale[c], bias[c], res ? res + c : 0, relu);
-    }
-}
+#define LOADI_ZMM(p) _mm512_cvtepi32_ps(_mm512_loadu_si512(p))
+#define LOADI_YMM(p) _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(p)))
+DEQ(deq_avx512, EMO_TARGET_AVX512, 16, __m512, _mm512_set1_ps, _mm512_loadu_ps, LOADI_ZMM, _mm512_mul_ps, _mm512_add_ps,
+    _mm512_max_ps, _mm512_storeu_ps)
+DEQ(deq_avx2, EMO_TARGET_AVX2, 8, __m256, _mm256_set1_ps, _mm256_loadu_ps, LOADI_YMM, _mm256_mul_ps, _mm256_add_ps,
+    _mm256_max_ps, _mm256_storeu_ps)
+
 void emo_dequantize(int isa, void *accOut, ptrdiff_t rows, ptrdiff_t cols, ptrdiff_t ld, float rowScale,
                     const float *colScale, const float *bias, const float *residual, int relu) {
     if (isa == EMO_ISA_AVX512) deq_avx512(accOut, rows, cols, ld, rowScale, colScale, bias, residual, relu);
