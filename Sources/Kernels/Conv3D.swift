@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A 3-D convolution (optionally with BatchNorm folded in) on channels-last activations, computed as GEMMs
 /// (output positions × K) · (K × C_out) with K = kT·kH·kW·C_in, on `PackedGEMM`'s AVX-512 micro-kernel.
 ///
@@ -94,10 +92,13 @@ public final class Conv3D: @unchecked Sendable {
         return (tileRows, tiles)
     }
 
-    /// Row tiles covering `ranges` of output rows (each range cut into tiles of at most `tileRows`), or nil for the
-    /// plain tiling of all `rows`.
-    func tiles(rows: Int, ranges: [Range<Int>]?, workers: Int) -> (tileRows: Int, tiles: Int, starts: [(Int, Int)]?) {
-        guard let ranges else { let (t, n) = tiling(rows: rows, workers: workers); return (t, n, nil) }
+    /// Row tiles covering `ranges` of output rows (each range cut into tiles of at most `tileRows`), or the plain
+    /// tiling of all `rows` when `ranges` is nil.
+    func tiles(rows: Int, ranges: [Range<Int>]?, workers: Int) -> RowTiles {
+        guard let ranges else {
+            let (t, n) = tiling(rows: rows, workers: workers)
+            return RowTiles(tileRows: t, count: n, rows: rows, starts: nil)
+        }
         let total = ranges.reduce(0) { $0 + $1.count }
         let tileRows = tiling(rows: max(total, 1), workers: workers).tileRows
         var starts: [(Int, Int)] = []
@@ -105,7 +106,7 @@ public final class Conv3D: @unchecked Sendable {
             var r0 = r.lowerBound
             while r0 < r.upperBound { let m = min(tileRows, r.upperBound - r0); starts.append((r0, m)); r0 += m }
         }
-        return (tileRows, starts.count, starts)
+        return RowTiles(tileRows: tileRows, count: starts.count, rows: rows, starts: starts)
     }
 
     /// y = act(conv(x) + bias (+ residual)); `y` and `residual` have the output shape, channels-last.
@@ -121,44 +122,39 @@ public final class Conv3D: @unchecked Sendable {
         let g = geometry, cout = g.outChannels, k = g.k, rows = o.positions
         // More workers than rows would idle (and a huge count would overflow the tiling arithmetic).
         let threads = max(1, min(threads, rows))
-        let (tileRows, tiles, starts) = self.tiles(rows: rows, ranges: selected, workers: threads)
-        let workers = max(1, min(threads, tiles))
-        let patchFloats = path == .im2col ? tileRows * k : 0
+        let tiles = self.tiles(rows: rows, ranges: selected, workers: threads)
+        let workers = max(1, min(threads, tiles.count))
+        let patchFloats = path == .im2col ? tiles.tileRows * k : 0
         let perWorker = patchFloats + PackedGEMM.scratchCount(k: k)
         let buffers = scratch.reserve(workers * perWorker)
         let w = UnsafePointer(packedWeight.pointer), b = UnsafePointer(bias.pointer)
         let cin = g.inChannels, frame = s.h * s.w
-        let nextTile = Atomic<Int>(0)   // on the stack: tiles go to whichever worker asks first
-        Parallelism.forEachWorker(workers) { worker in
+        Parallelism.forEachIndex(tiles.count, workers: workers) { worker, tile in
             let patches = buffers + worker * perWorker, edge = patches + patchFloats
-            while true {
-                let tile = nextTile.wrappingAdd(1, ordering: .relaxed).oldValue
-                if tile >= tiles { break }
-                let (r0, m) = starts?[tile] ?? (tile * tileRows, min(tileRows, rows - tile * tileRows))
-                let out = y + r0 * cout
-                switch path {
-                case .pointwise:
-                    PackedGEMM.multiply(rows: m, n: cout, k: cin, a: x + r0 * cin, lda: cin, packedB: w, kTotal: k,
-                                        c: out, ldc: cout, accumulate: false, scratch: edge)
-                case .temporal:
-                    // Centre tap: every row, overwriting. Other taps: only the frames whose source frame exists.
-                    PackedGEMM.multiply(rows: m, n: cout, k: cin, a: x + r0 * cin, lda: cin, packedB: w, kOffset: g.pt * cin,
-                                        kTotal: k, c: out, ldc: cout, accumulate: false, scratch: edge)
-                    for dt in 0..<g.kt where dt != g.pt {
-                        let shift = dt - g.pt
-                        Conv3D.forEachSourceRun(rows: r0, count: m, frameRows: frame, frames: s.t, shift: shift) { lo, hi in
-                            PackedGEMM.multiply(rows: hi - lo, n: cout, k: cin, a: x + (lo + shift * frame) * cin, lda: cin,
-                                                packedB: w, kOffset: dt * cin, kTotal: k,
-                                                c: y + lo * cout, ldc: cout, accumulate: true, scratch: edge)
-                        }
+            let (r0, m) = tiles.rows(of: tile)
+            let out = y + r0 * cout
+            switch path {
+            case .pointwise:
+                PackedGEMM.multiply(rows: m, n: cout, k: cin, a: x + r0 * cin, lda: cin, packedB: w, kTotal: k,
+                                    c: out, ldc: cout, accumulate: false, scratch: edge)
+            case .temporal:
+                // Centre tap: every row, overwriting. Other taps: only the frames whose source frame exists.
+                PackedGEMM.multiply(rows: m, n: cout, k: cin, a: x + r0 * cin, lda: cin, packedB: w, kOffset: g.pt * cin,
+                                    kTotal: k, c: out, ldc: cout, accumulate: false, scratch: edge)
+                for dt in 0..<g.kt where dt != g.pt {
+                    let shift = dt - g.pt
+                    Conv3D.forEachSourceRun(rows: r0, count: m, frameRows: frame, frames: s.t, shift: shift) { lo, hi in
+                        PackedGEMM.multiply(rows: hi - lo, n: cout, k: cin, a: x + (lo + shift * frame) * cin, lda: cin,
+                                            packedB: w, kOffset: dt * cin, kTotal: k,
+                                            c: y + lo * cout, ldc: cout, accumulate: true, scratch: edge)
                     }
-                case .im2col:
-                    Im2col.fill(x, s, g, output: o, rowStart: r0, rowCount: m, into: patches)
-                    PackedGEMM.multiply(rows: m, n: cout, k: k, a: patches, lda: k, packedB: w, kTotal: k,
-                                        c: out, ldc: cout, accumulate: false, scratch: edge)
                 }
-                Epilogue.apply(out, rows: m, cols: cout, ld: cout, bias: b, residual: residual.map { $0 + r0 * cout }, relu: relu)
+            case .im2col:
+                Im2col.fill(x, s, g, output: o, rowStart: r0, rowCount: m, into: patches)
+                PackedGEMM.multiply(rows: m, n: cout, k: k, a: patches, lda: k, packedB: w, kTotal: k,
+                                    c: out, ldc: cout, accumulate: false, scratch: edge)
             }
+            Epilogue.apply(out, rows: m, cols: cout, ld: cout, bias: b, residual: residual.map { $0 + r0 * cout }, relu: relu)
         }
         return o
     }
@@ -182,5 +178,17 @@ extension Conv3D {
             body(max(r0, f * frame), min(r0 + m, e * frame))
             f = e
         }
+    }
+}
+
+/// Output rows cut into tiles for the workers: `count` tiles of at most `tileRows` rows, in order over 0..<rows, or
+/// the tiles of selected ranges listed in `starts` (first row, row count).
+struct RowTiles {
+    let tileRows: Int, count: Int, rows: Int
+    let starts: [(Int, Int)]?
+
+    /// First row and row count of tile `tile`.
+    func rows(of tile: Int) -> (Int, Int) {
+        starts?[tile] ?? (tile * tileRows, min(tileRows, rows - tile * tileRows))
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import COpenBLAS
 import Dispatch
 #if canImport(Glibc)
@@ -85,6 +86,25 @@ public enum Parallelism {
         withoutActuallyEscaping(body) { work in
             let shared = UncheckedSendableBox(work)
             DispatchQueue.concurrentPerform(iterations: count) { shared.value($0) }
+        }
+    }
+
+    /// Runs `body(i)` for i in 0..<count on up to `workers` workers (each takes the next unclaimed index).
+    public static func forEachIndex(_ count: Int, workers: Int, _ body: (Int) -> Void) {
+        forEachIndex(count, workers: workers) { _, i in body(i) }
+    }
+
+    /// The same, telling `body` which worker (0..<workers) runs index i, so it can use that worker's scratch.
+    public static func forEachIndex(_ count: Int, workers: Int, _ body: (_ worker: Int, _ i: Int) -> Void) {
+        let w = max(1, min(workers, count))
+        if w == 1 { for i in 0..<count { body(0, i) }; return }
+        let next = Atomic<Int>(0)   // on the stack: indices go to whichever worker asks first
+        forEachWorker(w) { worker in
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if i >= count { break }
+                body(worker, i)
+            }
         }
     }
 }

@@ -37,11 +37,18 @@ public struct ConvGeometry: Sendable, Equatable, CustomStringConvertible {
 public enum Im2col {
     /// Fills `dst` (rowCount × K, row-major) with the patches of output positions
     /// [rowStart, rowStart + rowCount) of a channels-last input; out-of-range taps are zeros.
-    /// Along W the taps of one (dt, dh) are adjacent in memory, so each is one contiguous copy of up to kW·C_in floats.
     public static func fill(_ input: UnsafePointer<Float>, _ s: ActivationShape, _ g: ConvGeometry, output o: ActivationShape,
                             rowStart: Int, rowCount: Int, into dst: UnsafeMutablePointer<Float>) {
-        let cin = g.inChannels, k = g.k
-        let rowStride = g.kw &* cin
+        fill(bytes: UnsafeRawPointer(input), tapBytes: g.inChannels &* MemoryLayout<Float>.stride, s, g, output: o,
+             rowStart: rowStart, rowCount: rowCount, into: UnsafeMutableRawPointer(dst))
+    }
+
+    /// The same on bytes: one tap (an input position's channels) is `tapBytes` bytes, so the one loop serves fp32
+    /// input and the reduced-precision convolutions' converted input (u8 or bf16, channels padded to a stride).
+    /// Rows are kT·kH·kW taps. Along W the taps of one (dt, dh) are adjacent in memory, so each run is one copy.
+    public static func fill(bytes input: UnsafeRawPointer, tapBytes: Int, _ s: ActivationShape, _ g: ConvGeometry,
+                            output o: ActivationShape, rowStart: Int, rowCount: Int, into dst: UnsafeMutableRawPointer) {
+        let runBytes = g.kw &* tapBytes, rowBytes = g.kt &* g.kh &* runBytes
         // Decompose the first row index into (n, to, ho, wo) and step it like an odometer.
         var r = rowStart
         var wo = r % o.w; r /= o.w
@@ -49,7 +56,7 @@ public enum Im2col {
         var to = r % o.t
         var n = r / o.t
         for row in 0..<rowCount {
-            var d = dst + row &* k
+            var d = dst + row &* rowBytes
             let w0 = wo &* g.sw &- g.pw
             let wLo = max(0, -w0), wHi = min(g.kw, s.w &- w0)  // valid taps dw ∈ [wLo, wHi)
             for dt in 0..<g.kt {
@@ -57,14 +64,14 @@ public enum Im2col {
                 for dh in 0..<g.kh {
                     let hi = ho &* g.sh &- g.ph &+ dh
                     if ti < 0 || ti >= s.t || hi < 0 || hi >= s.h || wHi <= wLo {
-                        d.initialize(repeating: 0, count: rowStride)
+                        d.initializeMemory(as: UInt8.self, repeating: 0, count: runBytes)
                     } else {
-                        if wLo > 0 { d.initialize(repeating: 0, count: wLo &* cin) }
-                        let src = input + ((((n &* s.t &+ ti) &* s.h &+ hi) &* s.w &+ w0 &+ wLo) &* cin)
-                        (d + wLo &* cin).update(from: src, count: (wHi &- wLo) &* cin)
-                        if wHi < g.kw { (d + wHi &* cin).initialize(repeating: 0, count: (g.kw &- wHi) &* cin) }
+                        if wLo > 0 { d.initializeMemory(as: UInt8.self, repeating: 0, count: wLo &* tapBytes) }
+                        let src = input + ((((n &* s.t &+ ti) &* s.h &+ hi) &* s.w &+ w0 &+ wLo) &* tapBytes)
+                        (d + wLo &* tapBytes).copyMemory(from: src, byteCount: (wHi &- wLo) &* tapBytes)
+                        if wHi < g.kw { (d + wHi &* tapBytes).initializeMemory(as: UInt8.self, repeating: 0, count: (g.kw &- wHi) &* tapBytes) }
                     }
-                    d += rowStride
+                    d += runBytes
                 }
             }
             wo &+= 1

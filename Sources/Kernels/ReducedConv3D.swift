@@ -1,5 +1,4 @@
 import CKernels
-import Synchronization
 
 /// A `Conv3D` in reduced precision: the same geometry, folded bias and tiling, with the weights converted once (at
 /// load) and the input converted once per forward.
@@ -155,20 +154,19 @@ public final class ReducedConv3D: @unchecked Sendable {   // immutable after ini
         }
 
         // 2. Tiles of output rows: GEMM (int32 sums stored in y's memory for int8), then the epilogue.
-        let (tileRows, tiles, starts) = tilingSource.tiles(rows: rows, ranges: selected, workers: workers0)
-        let workers = max(1, min(threads, tiles))
+        let tiles = tilingSource.tiles(rows: rows, ranges: selected, workers: workers0)
+        let workers = max(1, min(threads, tiles.count))
         let k = kPadded
-        let patchBytes = path == .im2col ? tileRows * k * eb : 0
+        let patchBytes = path == .im2col ? tiles.tileRows * k * eb : 0
         let perWorker = (patchBytes + PackedGEMM.mr * k * eb + 63) / 64 * 64
         let buffers = UnsafeMutableRawPointer(scratch.reserve((workers * perWorker + 3) / 4))
         let b = UnsafePointer(bias.pointer), weights = UnsafeRawPointer(packed)
         let frame = s.h * s.w, outPerSample = o.positionsPerSample
-        let nextTile = Atomic<Int>(0)
         let int8 = precision == .int8
         clipScale.withUnsafeBufferPointer { cscale in
             weightScale.withUnsafeBufferPointer { wscale in
                 let csp = cscale.baseAddress!, wsp = wscale.baseAddress!
-                Parallelism.forEachWorker(workers) { worker in
+                Parallelism.forEachIndex(tiles.count, workers: workers) { worker, tile in
                     let patches = buffers + worker * perWorker, edge = patches + patchBytes
                     // One GEMM call of this precision: A at byte offset `aRow` rows into the converted input or patches.
                     func gemm(_ m: Int, _ a: UnsafeRawPointer, _ lda: Int, depth: Int, kOffset: Int, _ c: UnsafeMutablePointer<Float>, accumulate: Bool) {
@@ -183,98 +181,41 @@ public final class ReducedConv3D: @unchecked Sendable {   // immutable after ini
                                                  accumulate ? 1 : 0, edge.assumingMemoryBound(to: UInt16.self))
                         }
                     }
-                    while true {
-                        let tile = nextTile.wrappingAdd(1, ordering: .relaxed).oldValue
-                        if tile >= tiles { break }
-                        let (r0, m) = starts?[tile] ?? (tile * tileRows, min(tileRows, rows - tile * tileRows))
-                        let out = y + r0 * cout
-                        switch path {
-                        case .pointwise:
-                            gemm(m, UnsafeRawPointer(xq + r0 * cs * eb), cs, depth: cs, kOffset: 0, out, accumulate: false)
-                        case .temporal:
-                            gemm(m, UnsafeRawPointer(xq + r0 * cs * eb), cs, depth: cs, kOffset: g.pt * cs, out, accumulate: false)
-                            for dt in 0..<g.kt where dt != g.pt {
-                                let shift = dt - g.pt
-                                Conv3D.forEachSourceRun(rows: r0, count: m, frameRows: frame, frames: s.t, shift: shift) { lo, hi in
-                                    gemm(hi - lo, UnsafeRawPointer(xq + (lo + shift * frame) * cs * eb), cs, depth: cs, kOffset: dt * cs,
-                                         y + lo * cout, accumulate: true)
-                                }
+                    let (r0, m) = tiles.rows(of: tile)
+                    let out = y + r0 * cout
+                    switch path {
+                    case .pointwise:
+                        gemm(m, UnsafeRawPointer(xq + r0 * cs * eb), cs, depth: cs, kOffset: 0, out, accumulate: false)
+                    case .temporal:
+                        gemm(m, UnsafeRawPointer(xq + r0 * cs * eb), cs, depth: cs, kOffset: g.pt * cs, out, accumulate: false)
+                        for dt in 0..<g.kt where dt != g.pt {
+                            let shift = dt - g.pt
+                            Conv3D.forEachSourceRun(rows: r0, count: m, frameRows: frame, frames: s.t, shift: shift) { lo, hi in
+                                gemm(hi - lo, UnsafeRawPointer(xq + (lo + shift * frame) * cs * eb), cs, depth: cs, kOffset: dt * cs,
+                                     y + lo * cout, accumulate: true)
                             }
-                        case .im2col:
-                            Im2col.fillConverted(UnsafeRawPointer(xq), elementBytes: eb, channelStride: cs, s, g, output: o,
-                                                 rowStart: r0, rowCount: m, into: patches)
-                            gemm(m, UnsafeRawPointer(patches), k, depth: k, kOffset: 0, out, accumulate: false)
                         }
-                        if int8 {
-                            // Rows of one clip share its scale: dequantize each clip's part of the tile.
-                            var lo = r0
-                            while lo < r0 + m {
-                                let n = lo / outPerSample, hi = min(r0 + m, (n + 1) * outPerSample)
-                                emo_dequantize(KernelDispatch.f32, y + lo * cout, hi - lo, cout, cout, csp[n], wsp, b,
-                                               residual.map { $0 + lo * cout }, relu ? 1 : 0)
-                                lo = hi
-                            }
-                        } else {
-                            Epilogue.apply(out, rows: m, cols: cout, ld: cout, bias: b, residual: residual.map { $0 + r0 * cout }, relu: relu)
+                    case .im2col:
+                        Im2col.fill(bytes: UnsafeRawPointer(xq), tapBytes: cs * eb, s, g, output: o, rowStart: r0, rowCount: m,
+                                    into: patches)
+                        gemm(m, UnsafeRawPointer(patches), k, depth: k, kOffset: 0, out, accumulate: false)
+                    }
+                    if int8 {
+                        // Rows of one clip share its scale: dequantize each clip's part of the tile.
+                        var lo = r0
+                        while lo < r0 + m {
+                            let n = lo / outPerSample, hi = min(r0 + m, (n + 1) * outPerSample)
+                            emo_dequantize(KernelDispatch.f32, y + lo * cout, hi - lo, cout, cout, csp[n], wsp, b,
+                                           residual.map { $0 + lo * cout }, relu ? 1 : 0)
+                            lo = hi
                         }
+                    } else {
+                        Epilogue.apply(out, rows: m, cols: cout, ld: cout, bias: b, residual: residual.map { $0 + r0 * cout }, relu: relu)
                     }
                 }
             }
         }
         _ = cin
         return o
-    }
-}
-
-extension Im2col {
-    /// `fill` for converted (u8 or bf16) channels-last input whose channels are padded to `channelStride`: rows of
-    /// K = kT·kH·kW·channelStride elements, out-of-range taps zero.
-    public static func fillConverted(_ input: UnsafeRawPointer, elementBytes eb: Int, channelStride cs: Int, _ s: ActivationShape,
-                                     _ g: ConvGeometry, output o: ActivationShape, rowStart: Int, rowCount: Int,
-                                     into dst: UnsafeMutableRawPointer) {
-        let rowBytes = g.kt &* g.kh &* g.kw &* cs &* eb, runBytes = g.kw &* cs &* eb, tapBytes = cs &* eb
-        var r = rowStart
-        var wo = r % o.w; r /= o.w
-        var ho = r % o.h; r /= o.h
-        var to = r % o.t
-        var n = r / o.t
-        for row in 0..<rowCount {
-            var d = dst + row &* rowBytes
-            let w0 = wo &* g.sw &- g.pw
-            let wLo = max(0, -w0), wHi = min(g.kw, s.w &- w0)
-            for dt in 0..<g.kt {
-                let ti = to &* g.st &- g.pt &+ dt
-                for dh in 0..<g.kh {
-                    let hi = ho &* g.sh &- g.ph &+ dh
-                    if ti < 0 || ti >= s.t || hi < 0 || hi >= s.h || wHi <= wLo {
-                        d.initializeMemory(as: UInt8.self, repeating: 0, count: runBytes)
-                    } else {
-                        if wLo > 0 { d.initializeMemory(as: UInt8.self, repeating: 0, count: wLo &* tapBytes) }
-                        let src = input + ((((n &* s.t &+ ti) &* s.h &+ hi) &* s.w &+ w0 &+ wLo) &* tapBytes)
-                        (d + wLo &* tapBytes).copyMemory(from: src, byteCount: (wHi &- wLo) &* tapBytes)
-                        if wHi < g.kw { (d + wHi &* tapBytes).initializeMemory(as: UInt8.self, repeating: 0, count: (g.kw &- wHi) &* tapBytes) }
-                    }
-                    d += runBytes
-                }
-            }
-            wo &+= 1
-            if wo == o.w { wo = 0; ho &+= 1; if ho == o.h { ho = 0; to &+= 1; if to == o.t { to = 0; n &+= 1 } } }
-        }
-    }
-}
-
-extension Parallelism {
-    /// Runs `body(i)` for i in 0..<count on up to `workers` workers (each takes the next unclaimed index).
-    public static func forEachIndex(_ count: Int, workers: Int, _ body: (Int) -> Void) {
-        let w = max(1, min(workers, count))
-        if w == 1 { for i in 0..<count { body(i) }; return }
-        let next = Atomic<Int>(0)
-        forEachWorker(w) { _ in
-            while true {
-                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                if i >= count { break }
-                body(i)
-            }
-        }
     }
 }
