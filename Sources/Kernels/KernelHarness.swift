@@ -72,6 +72,32 @@ public enum KernelHarness {
         return (t, name, peak.map { macs / t / $0 })
     }
 
+    /// The instruction sets a reduced-precision GEMM runs on here: AVX2 always; first AVX-512 (named `avx512Name`)
+    /// when the CPU also has `feature`.
+    static func reducedSets(_ feature: Int, _ avx512Name: String) -> [(Int32, String)] {
+        let avx2 = (Int32(EMO_ISA_AVX2), "avx2")
+        return KernelDispatch.has(EMO_CPU_AVX512) && KernelDispatch.has(feature) ? [(Int32(EMO_ISA_AVX512), avx512Name), avx2] : [avx2]
+    }
+
+    /// A C kernel's operand, output or scratch on the heap: zeros, or a copy of `values` (freed on deinit).
+    final class Buffer<T> {
+        let pointer: UnsafeMutablePointer<T>
+        let count: Int
+        init(_ count: Int) {
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<T>.stride, alignment: 64)
+            raw.initializeMemory(as: UInt8.self, repeating: 0, count: max(1, count) * MemoryLayout<T>.stride)
+            pointer = raw.bindMemory(to: T.self, capacity: max(1, count))
+            self.count = count
+        }
+        convenience init(_ values: [T]) {
+            self.init(values.count)
+            values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+        }
+        func at(_ offset: Int) -> UnsafeMutablePointer<T> { pointer + offset }
+        var values: [T] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+        deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+    }
+
     /// Deterministic pseudo-random values in [0, 1).
     struct Noise {
         var state: UInt64
@@ -120,17 +146,11 @@ public enum KernelHarness {
             let packed = packInt8(w, k: k, n: n)
             var ref = [Int32](repeating: 0, count: checkRows * n)
             for i in 0..<checkRows { for j in 0..<n { var s: Int32 = 0; for q in 0..<k { s &+= Int32(a[i * k + q]) * Int32(w[q * n + j]) }; ref[i * n + j] = s } }
-            var c = [Int32](repeating: 0, count: rows * n), scratch = [UInt8](repeating: 0, count: PackedGEMM.mr * k)
-            var sets: [(Int32, String)] = [(Int32(EMO_ISA_AVX2), "avx2")]
-            if KernelDispatch.has(EMO_CPU_AVX512) && KernelDispatch.has(EMO_CPU_AVX512_VNNI) { sets.insert((Int32(EMO_ISA_AVX512), "avx512-vnni"), at: 0) }
-            for (isa, name) in sets {
-                func go(_ r0: Int, _ m: Int) {
-                    a.withUnsafeBufferPointer { ap in c.withUnsafeMutableBufferPointer { cp in
-                        emo_gemm_u8s8_packed(isa, m, n, k, ap.baseAddress! + r0 * k, k, packed, 0, k, cp.baseAddress! + r0 * n, n, 0, &scratch)
-                    } }
-                }
+            let aBuffer = Buffer(a), c = Buffer<Int32>(rows * n), scratch = Buffer<UInt8>(PackedGEMM.mr * k)
+            for (isa, name) in reducedSets(EMO_CPU_AVX512_VNNI, "avx512-vnni") {
+                func go(_ r0: Int, _ m: Int) { emo_gemm_u8s8_packed(isa, m, n, k, aBuffer.at(r0 * k), k, packed, 0, k, c.at(r0 * n), n, 0, scratch.at(0)) }
                 go(0, checkRows)
-                let same = Array(c[0..<(checkRows * n)]) == ref
+                let same = Array(c.values[0..<(checkRows * n)]) == ref
                 let (t, instruction, fraction) = timeGEMM(repeats, rows: rows, tileRows: tileRows, macs: macs,
                                                           peakKind: isa == Int32(EMO_ISA_AVX512) ? Int32(EMO_PEAK_VPDPBUSD_ZMM) : Int32(EMO_PEAK_VPMADDWD_YMM), go)
                 reports.append(Report(kernel: "gemm int8", isa: name, shape: shape, check: same ? "identical to reference (exact int32)" : "DIFFERS from reference",
@@ -161,19 +181,14 @@ public enum KernelHarness {
                     ref[i * n + j] = total
                 }
             }
-            var c = [Float](repeating: 0, count: rows * n), scratch = [UInt16](repeating: 0, count: PackedGEMM.mr * k)
-            var sets: [(Int32, String)] = [(Int32(EMO_ISA_AVX2), "avx2")]
-            if KernelDispatch.has(EMO_CPU_AVX512) && KernelDispatch.has(EMO_CPU_AVX512_BF16) { sets.insert((Int32(EMO_ISA_AVX512), "avx512-bf16"), at: 0) }
-            for (isa, name) in sets {
-                func go(_ r0: Int, _ m: Int) {
-                    a.withUnsafeBufferPointer { ap in c.withUnsafeMutableBufferPointer { cp in
-                        emo_gemm_bf16_packed(isa, m, n, k, ap.baseAddress! + r0 * k, k, packed, 0, k, cp.baseAddress! + r0 * n, n, 0, &scratch)
-                    } }
-                }
+            let aBuffer = Buffer(a), c = Buffer<Float>(rows * n), scratch = Buffer<UInt16>(PackedGEMM.mr * k)
+            for (isa, name) in reducedSets(EMO_CPU_AVX512_BF16, "avx512-bf16") {
+                func go(_ r0: Int, _ m: Int) { emo_gemm_bf16_packed(isa, m, n, k, aBuffer.at(r0 * k), k, packed, 0, k, c.at(r0 * n), n, 0, scratch.at(0)) }
                 go(0, checkRows)
+                let out = c.values
                 var worst: Float = 0, scale: Float = 0
-                for i in 0..<(checkRows * n) { worst = max(worst, abs(c[i] - ref[i])); scale = max(scale, abs(ref[i])) }
-                let same = (0..<(checkRows * n)).allSatisfy { c[$0].bitPattern == ref[$0].bitPattern }
+                for i in 0..<(checkRows * n) { worst = max(worst, abs(out[i] - ref[i])); scale = max(scale, abs(ref[i])) }
+                let same = (0..<(checkRows * n)).allSatisfy { out[$0].bitPattern == ref[$0].bitPattern }
                 let ok = worst <= 1e-5 * max(1, scale)
                 let (t, instruction, fraction) = timeGEMM(repeats, rows: rows, tileRows: tileRows, macs: macs,
                                                           peakKind: isa == Int32(EMO_ISA_AVX512) ? Int32(EMO_PEAK_VDPBF16PS_ZMM) : Int32(EMO_PEAK_FMA_YMM), go)
