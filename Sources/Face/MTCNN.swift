@@ -175,10 +175,10 @@ public struct MTCNN: Sendable {
         var start = 0
         while start < boxes.count {
             let n = min(Self.batch, boxes.count - start)
-            let side = RNet.inputSize, per = side * side * 3
+            let side = RNet.architecture.inputSize, per = side * side * 3
             let input = ws.input.reserve(n * per)
             for k in 0..<n { src.resizeCrop(boxes[start + k], side: side, into: input + k * per, table: ws.currentTable, workspace: ws) }
-            let out = rnet.forward(input, count: n, workspace: ws, threads: threads)
+            let out = rnet.network.forward(input, count: n, workspace: ws, threads: threads)
             for k in 0..<n {
                 let row = out + k * 6
                 let p = faceProbability(row[0], row[1])
@@ -213,7 +213,7 @@ public struct MTCNN: Sendable {
         var start = 0
         while start < valid.count {
             let n = min(Self.batch, valid.count - start)
-            let side = ONet.inputSize, per = side * side * 3
+            let side = ONet.architecture.inputSize, per = side * side * 3
             let input = ws.input.reserve(n * per)
             for k in 0..<n {
                 if padded {
@@ -222,7 +222,7 @@ public struct MTCNN: Sendable {
                     src.resizeCrop(boxes[valid[start + k]], side: side, into: input + k * per, table: ws.currentTable, workspace: ws)
                 }
             }
-            let out = onet.forward(input, count: n, workspace: ws, threads: threads)
+            let out = onet.network.forward(input, count: n, workspace: ws, threads: threads)
             for k in 0..<n {
                 let row = out + k * 16
                 var c = boxes[valid[start + k]]

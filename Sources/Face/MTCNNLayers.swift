@@ -97,13 +97,32 @@ struct DensePReLU: Sendable {
 
 /// The shape R-Net and O-Net share: square crops through convolutions + PReLU, each but the last followed by a max
 /// pool of stride 2 (ceil mode), the last feature map into a dense layer + PReLU, then the output layers joined into
-/// one product. `RNet` and `ONet` declare their layers (each weight name once); this runs them.
+/// one product. `RNet` and `ONet` declare their layers as an `Architecture` (each weight name once); this loads and
+/// runs them.
 struct CropNetwork: Sendable {
+    /// A network's layers as data: facenet-pytorch's weight names, their shapes and the pools.
+    struct Architecture: Sendable {
+        /// `conv` (weight [out, in, k, k], bias) + `prelu`, then a max pool of kernel `pool` (nil for the last).
+        struct Convolution: Sendable {
+            let conv: String, prelu: String, shape: [Int], pool: Int?
+        }
+        /// An output layer (`name`.weight [size, hidden], `name`.bias).
+        struct Output: Sendable {
+            let name: String, size: Int
+        }
+        let name: String
+        let inputSize: Int
+        let convolutions: [Convolution]
+        /// The dense layer on the last feature map and its PReLU; `hidden` outputs.
+        let dense: String, densePReLU: String, hidden: Int
+        /// Joined in this order: the face logits (2) first, then the box regression (4), then any others.
+        let outputs: [Output]
+    }
+
     /// A convolution + PReLU and the kernel of the max pool after it (nil for the last convolution).
     struct Stage: Sendable {
         let conv: ConvPReLU
         let pool: Int?
-        init(_ conv: ConvPReLU, pool: Int?) { self.conv = conv; self.pool = pool }
     }
 
     let inputSize: Int
@@ -114,7 +133,25 @@ struct CropNetwork: Sendable {
     /// The largest activation of one crop (the size of each of the workspace's two buffers, per crop).
     private let floatsPerCrop: Int
 
-    init(name: String, inputSize: Int, stages: [Stage], hidden: DensePReLU, output: Dense) {
+    /// Reads `architecture`'s weights from `path` (a safetensors file holding those tensors and nothing else).
+    init(_ a: Architecture, path: String) throws {
+        let r = try MTCNNWeightsReader(path: path, network: a.name)
+        let stages = try a.convolutions.map { Stage(conv: try ConvPReLU(r, conv: $0.conv, prelu: $0.prelu, $0.shape), pool: $0.pool) }
+        let (map, most) = Self.featureMap(a.name, stages, inputSize: a.inputSize)
+        let hidden = try DensePReLU(r, dense: a.dense, prelu: a.densePReLU, outputs: a.hidden, map: (map.h, map.w, map.c))
+        let joined = JoinedLayers.stack(try a.outputs.map {
+            (try r.tensor($0.name + ".weight", [$0.size, a.hidden]), try r.tensor($0.name + ".bias", [$0.size]))
+        })
+        try r.finish()
+        inputSize = a.inputSize
+        self.stages = stages
+        self.hidden = hidden
+        output = Dense(weight: joined.weight, bias: joined.bias)
+        floatsPerCrop = max(most, hidden.dense.outFeatures, output.outFeatures)
+    }
+
+    /// The last feature map of one crop, and the largest activation on the way.
+    private static func featureMap(_ name: String, _ stages: [Stage], inputSize: Int) -> (ActivationShape, Int) {
         precondition(!stages.isEmpty && stages.dropLast().allSatisfy { $0.pool != nil } && stages.last!.pool == nil,
                      "\(name): every convolution but the last is pooled")
         var s = ActivationShape(n: 1, h: inputSize, w: inputSize, c: 3), most = 0
@@ -127,10 +164,7 @@ struct CropNetwork: Sendable {
                 s.w = Pooling.pooledSize(s.w, kernel: k, stride: 2, padding: 0, ceilMode: true)
             }
         }
-        precondition(s.count == hidden.dense.inFeatures, "\(name): feature map \(s) for a dense layer of \(hidden.dense.inFeatures) inputs")
-        precondition(output.inFeatures == hidden.dense.outFeatures, "\(name): output layers of \(output.inFeatures) inputs")
-        self.inputSize = inputSize; self.stages = stages; self.hidden = hidden; self.output = output
-        floatsPerCrop = max(most, hidden.dense.outFeatures, output.outFeatures)
+        return (s, most)
     }
 
     /// Runs `count` crops (count × inputSize × inputSize × 3, normalised). Returns count rows of `output.outFeatures`
