@@ -31,15 +31,18 @@ public final class R2Plus1D18: @unchecked Sendable {
     }
 
     public let stem: Stem
-    public let layer1: [BasicBlock], layer2: [BasicBlock], layer3: [BasicBlock], layer4: [BasicBlock]
-    /// The four stages in order (stored, so a forward allocates nothing to walk them).
+    public var layer1: [BasicBlock] { layers[0] }
+    public var layer2: [BasicBlock] { layers[1] }
+    public var layer3: [BasicBlock] { layers[2] }
+    public var layer4: [BasicBlock] { layers[3] }
+    /// The four stages in order (stored, so a forward allocates nothing to walk them; `layer1`…`layer4` name them).
     public let layers: [[BasicBlock]]
 
+    /// For bf16/int8: the converted convolutions. `stem.conv0` has none: its input (normalized RGB, 3 channels) is
+    /// signed and it is under 1 % of the work, so it stays fp32 in every mode.
+    let reduced: ReducedConvolutions
     /// The arithmetic of the convolutions (`fp32` unless made with `init(_:precision:)`).
-    public let precision: Precision
-    /// For bf16/int8: the converted convolutions, by the fp32 convolution they replace. `stem.conv0` has none: its
-    /// input (normalized RGB, 3 channels) is signed and it is under 1 % of the work, so it stays fp32 in every mode.
-    let reduced: [ObjectIdentifier: ReducedConv3D]
+    public var precision: Precision { reduced.precision }
 
     public static let widths = [64, 128, 256, 512]
     public static let outChannels = 512
@@ -78,28 +81,19 @@ public final class R2Plus1D18: @unchecked Sendable {
                 return BasicBlock(conv1: conv1, conv2: conv2, downsample: down)
             }
         }
-        (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
-        precision = .fp32
-        reduced = [:]
+        reduced = .fp32
     }
 
     /// The same network with its convolutions converted to `precision` once, here (the fp32 weights are shared).
     public init(_ other: R2Plus1D18, precision: Precision) {
         stem = other.stem
-        (layer1, layer2, layer3, layer4) = (other.layer1, other.layer2, other.layer3, other.layer4)
         layers = other.layers
-        self.precision = precision
-        var converted: [ObjectIdentifier: ReducedConv3D] = [:]
-        if precision != .fp32 {
-            for (_, conv, _) in other.convolutions(for: ActivationShape(n: 1, t: 8, h: 112, w: 112, c: 3)) where conv !== other.stem.conv0 {
-                converted[ObjectIdentifier(conv)] = ReducedConv3D(conv, precision: precision)
-            }
-        }
-        reduced = converted
+        let convolutions = other.convolutions(for: ActivationShape(n: 1, t: 8, h: 112, w: 112, c: 3)).map(\.conv)
+        reduced = ReducedConvolutions(convolutions.filter { $0 !== other.stem.conv0 }, precision: precision)
     }
 
     /// The converted form of `conv` in this network's precision, if it has one.
-    public func reducedConvolution(_ conv: Conv3D) -> ReducedConv3D? { reduced[ObjectIdentifier(conv)] }
+    public func reducedConvolution(_ conv: Conv3D) -> ReducedConv3D? { reduced[conv] }
 
     /// Per-worker buffers; grown on first use, reused afterwards (no allocation in a steady-state forward).
     public final class Workspace {
@@ -189,7 +183,7 @@ public final class R2Plus1D18: @unchecked Sendable {
         // Each convolution in this network's precision (optionally only some output rows).
         func conv(_ c: Conv3D, _ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
                   residual: UnsafePointer<Float>? = nil, relu: Bool, rows: [Range<Int>]? = nil) -> ActivationShape {
-            if let r = reduced[ObjectIdentifier(c)] {
+            if let r = reduced[c] {
                 return r.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, converted: ws.converted,
                                  threads: threads, rows: rows)
             }

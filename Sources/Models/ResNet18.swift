@@ -16,15 +16,18 @@ public final class ResNet18: @unchecked Sendable {
     }
 
     public let conv1: Conv3D
-    public let layer1: [BasicBlock], layer2: [BasicBlock], layer3: [BasicBlock], layer4: [BasicBlock]
-    /// The four stages in order (stored, so a forward allocates nothing to walk them).
+    public var layer1: [BasicBlock] { layers[0] }
+    public var layer2: [BasicBlock] { layers[1] }
+    public var layer3: [BasicBlock] { layers[2] }
+    public var layer4: [BasicBlock] { layers[3] }
+    /// The four stages in order (stored, so a forward allocates nothing to walk them; `layer1`…`layer4` name them).
     public let layers: [[BasicBlock]]
 
+    /// For bf16/int8: the converted convolutions. `conv1` has none: its input (a log-mel spectrogram) is signed, and
+    /// it is a few % of the work.
+    let reduced: ReducedConvolutions
     /// The arithmetic of the convolutions (`fp32` unless made with `init(_:precision:)`).
-    public let precision: Precision
-    /// For bf16/int8: the converted convolutions, by the fp32 convolution they replace. `conv1` has none: its input
-    /// (a log-mel spectrogram) is signed, and it is a few % of the work.
-    let reduced: [ObjectIdentifier: ReducedConv3D]
+    public var precision: Precision { reduced.precision }
 
     public static let widths = [64, 128, 256, 512]
     public static let features = 512
@@ -44,26 +47,15 @@ public final class ResNet18: @unchecked Sendable {
                 return BasicBlock(conv1: conv1, conv2: conv2, downsample: down)
             }
         }
-        (layer1, layer2, layer3, layer4) = (layers[0], layers[1], layers[2], layers[3])
-        precision = .fp32
-        reduced = [:]
+        reduced = .fp32
     }
 
     /// The same network with its convolutions (but `conv1`) converted to `precision` once, here.
     public init(_ other: ResNet18, precision: Precision) {
         conv1 = other.conv1
-        (layer1, layer2, layer3, layer4) = (other.layer1, other.layer2, other.layer3, other.layer4)
         layers = other.layers
-        self.precision = precision
-        var converted: [ObjectIdentifier: ReducedConv3D] = [:]
-        if precision != .fp32 {
-            for b in other.layers.joined() {
-                for c in [b.conv1, b.conv2] + (b.downsample.map { [$0] } ?? []) {
-                    converted[ObjectIdentifier(c)] = ReducedConv3D(c, precision: precision)
-                }
-            }
-        }
-        reduced = converted
+        let convolutions = other.layers.joined().flatMap { [$0.conv1, $0.conv2] + ($0.downsample.map { [$0] } ?? []) }
+        reduced = ReducedConvolutions(convolutions, precision: precision)
     }
 
     /// Per-worker buffers; grown on first use, reused afterwards.
@@ -120,7 +112,7 @@ public final class ResNet18: @unchecked Sendable {
         // Each convolution in this network's precision.
         func conv(_ c: Conv3D, _ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
                   residual: UnsafePointer<Float>? = nil, relu: Bool) -> ActivationShape {
-            if let r = reduced[ObjectIdentifier(c)] {
+            if let r = reduced[c] {
                 return r.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, converted: ws.converted, threads: threads)
             }
             return c.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, threads: threads)

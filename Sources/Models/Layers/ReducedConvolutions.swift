@@ -1,0 +1,29 @@
+import Kernels
+
+/// A backbone's convolutions converted to one reduced precision (bf16 or int8): made once from its fp32
+/// convolutions, whose weights stay shared, and looked up by the fp32 convolution each one replaces. In fp32 there
+/// are none. Each backbone says which of its convolutions it converts (not the stem, whose input is signed).
+struct ReducedConvolutions: Sendable {
+    let precision: Precision
+    private let byConvolution: [ObjectIdentifier: ReducedConv3D]
+
+    /// The fp32 network: nothing converted.
+    static let fp32 = ReducedConvolutions(precision: .fp32, byConvolution: [:])
+
+    private init(precision: Precision, byConvolution: [ObjectIdentifier: ReducedConv3D]) {
+        self.precision = precision
+        self.byConvolution = byConvolution
+    }
+
+    /// `convolutions` converted to `precision` (none for fp32).
+    init(_ convolutions: [Conv3D], precision: Precision) {
+        var converted: [ObjectIdentifier: ReducedConv3D] = [:]
+        if precision != .fp32 {
+            for conv in convolutions { converted[ObjectIdentifier(conv)] = ReducedConv3D(conv, precision: precision) }
+        }
+        self.init(precision: precision, byConvolution: converted)
+    }
+
+    /// The converted form of `conv`, or nil when it runs in fp32.
+    subscript(_ conv: Conv3D) -> ReducedConv3D? { byConvolution[ObjectIdentifier(conv)] }
+}
