@@ -89,14 +89,8 @@ public final class EmotionPipeline {
          headWeights: [String]? = nil, clipStride: Int = 1, tap: HeadBatchTap?) {
         precondition(headWeights == nil || headWeights?.count == heads.count, "one weights file per head")
         precondition(clipStride >= 1, "clip stride must be at least 1")
-        self.heads = heads
-        self.headWeights = headWeights
-        self.tap = tap
-        self.features = features
-        self.rules = rules
-        self.smoothing = smoothing
-        self.threads = threads
-        self.clipStride = clipStride
+        (self.heads, self.headWeights, self.tap, self.features) = (heads, headWeights, tap, features)
+        (self.rules, self.smoothing, self.threads, self.clipStride) = (rules, smoothing, threads, clipStride)
     }
 
     /// Runs the frames of `source` with the audio of `audio`: `emit` gets each row in order, `rowsDone` is called
