@@ -8,21 +8,11 @@
 #include "CKernels.h"
 #include "gemm_templates.h"
 
-// ---------------------------------------------------------------- AVX-512 BF16
-// 12 rows x 32 columns: A's pair of one row broadcast as one 32-bit value, vdpbf16ps per row and half-panel.
-#define BF_LOADB(p) ((__m512bh)_mm512_loadu_si512(p))
-#define BF_BCAST(p) ((__m512bh)_mm512_set1_epi32((int)(*(const uint32_t *)(p))))
-EMO_MICRO_12x32(bf_12x32, EMO_TARGET_AVX512_BF16, uint16_t, uint16_t, float, 2, __m512, __m512bh, _mm512_setzero_ps(),
-                BF_LOADB, BF_BCAST, _mm512_dpbf16_ps, _mm512_loadu_ps, _mm512_add_ps, _mm512_storeu_ps)
-
-EMO_GEMM_DRIVER(gemm_bf_avx512, EMO_TARGET_AVX512_BF16, uint16_t, uint16_t, float, EMO_BF16_KC, 2, 12, 32, bf_12x32)
-
 // ---------------------------------------------------------------- AVX2 emulation
 // 4 rows x 16 columns. A packed pair (32 bits: a0 in the low half, a1 in the high half) gives fp32 a0 = bits << 16
-// and a1 = bits & 0xFFFF0000.
+// and a1 = bits & 0xFFFF0000. halfOnly: always (a 16-column tile).
 EMO_TARGET_AVX2 static inline void bf_4x16(ptrdiff_t pairs, const uint16_t *a, ptrdiff_t lda, const uint16_t *b,
                                            float *c, ptrdiff_t ldc, int accumulate, int halfOnly) {
-    (void)halfOnly;   // always a 16-column tile
     __m256 c0a = _mm256_setzero_ps(), c0b = _mm256_setzero_ps(), c1a = _mm256_setzero_ps(), c1b = _mm256_setzero_ps();
     __m256 c2a = _mm256_setzero_ps(), c2b = _mm256_setzero_ps(), c3a = _mm256_setzero_ps(), c3b = _mm256_setzero_ps();
     const __m256i high = _mm256_set1_epi32((int)0xFFFF0000u);
@@ -47,12 +37,11 @@ EMO_TARGET_AVX2 static inline void bf_4x16(ptrdiff_t pairs, const uint16_t *a, p
 #undef OUT
 }
 
-EMO_GEMM_DRIVER(gemm_bf_avx2, EMO_TARGET_AVX2, uint16_t, uint16_t, float, EMO_BF16_KC, 2, 4, 16, bf_4x16)
+// ---------------------------------------------------------------- AVX-512 BF16
+// 12 rows x 32 columns: A's pair of one row broadcast as one 32-bit value, vdpbf16ps per row and half-panel.
+#define BF_LOADB(p) ((__m512bh)_mm512_loadu_si512(p))
+#define BF_BCAST(p) ((__m512bh)_mm512_set1_epi32((int)(*(const uint32_t *)(p))))
+EMO_MICRO_12x32(bf_12x32, EMO_TARGET_AVX512_BF16, uint16_t, uint16_t, float, 2, __m512, __m512bh, _mm512_setzero_ps(),
+                BF_LOADB, BF_BCAST, _mm512_dpbf16_ps, _mm512_loadu_ps, _mm512_add_ps, _mm512_storeu_ps)
 
-void emo_gemm_bf16_packed(int isa, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k, const uint16_t *a, ptrdiff_t lda,
-                          const uint16_t *packedB, ptrdiff_t kOffset, ptrdiff_t kTotal, float *c, ptrdiff_t ldc,
-                          int accumulate, uint16_t *scratch) {
-    if (rows <= 0 || n <= 0 || k <= 0) return;
-    if (isa == EMO_ISA_AVX512) gemm_bf_avx512(rows, n, k, a, lda, packedB, kOffset, kTotal, c, ldc, accumulate, scratch);
-    else gemm_bf_avx2(rows, n, k, a, lda, packedB, kOffset, kTotal, c, ldc, accumulate, scratch);
-}
+EMO_GEMM(emo_gemm_bf16_packed, uint16_t, uint16_t, float, EMO_BF16_KC, 2, EMO_TARGET_AVX512_BF16, bf_12x32, 4, bf_4x16)

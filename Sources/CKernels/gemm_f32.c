@@ -9,21 +9,11 @@
 
 #if EMO_X86
 
-// ---------------------------------------------------------------- AVX-512
-// 12 rows x 32 columns (or only the first 16, for a last panel with at most 16 real columns): A broadcast with
-// vbroadcastss, one FMA per row and half-panel.
-#define F32_BCAST(p) _mm512_set1_ps(*(p))
-#define F32_MADD(acc, x, b) _mm512_fmadd_ps(x, b, acc)
-EMO_MICRO_12x32(f32_12x32, EMO_TARGET_AVX512, float, float, float, 1, __m512, __m512, _mm512_setzero_ps(),
-                _mm512_loadu_ps, F32_BCAST, F32_MADD, _mm512_loadu_ps, _mm512_add_ps, _mm512_storeu_ps)
-
-EMO_GEMM_DRIVER(sgemm_avx512, EMO_TARGET_AVX512, float, float, float, EMO_F32_KC, 1, 12, 32, f32_12x32)
-
 // ---------------------------------------------------------------- AVX2
-// 6 rows x 16 columns; B rows are 32 floats apart (one half of a packed 32-column panel).
+// 6 rows x 16 columns; B rows are 32 floats apart (one half of a packed 32-column panel). halfOnly: always (a
+// 16-column tile).
 EMO_TARGET_AVX2 static inline void f32_6x16(ptrdiff_t depth, const float *a, ptrdiff_t lda, const float *b,
                                             float *c, ptrdiff_t ldc, int accumulate, int halfOnly) {
-    (void)halfOnly;   // always a 16-column tile
     __m256 c0a = _mm256_setzero_ps(), c0b = _mm256_setzero_ps(), c1a = _mm256_setzero_ps(), c1b = _mm256_setzero_ps();
     __m256 c2a = _mm256_setzero_ps(), c2b = _mm256_setzero_ps(), c3a = _mm256_setzero_ps(), c3b = _mm256_setzero_ps();
     __m256 c4a = _mm256_setzero_ps(), c4b = _mm256_setzero_ps(), c5a = _mm256_setzero_ps(), c5b = _mm256_setzero_ps();
@@ -43,15 +33,15 @@ EMO_TARGET_AVX2 static inline void f32_6x16(ptrdiff_t depth, const float *a, ptr
 #undef OUT
 }
 
-EMO_GEMM_DRIVER(sgemm_avx2, EMO_TARGET_AVX2, float, float, float, EMO_F32_KC, 1, 6, 16, f32_6x16)
+// ---------------------------------------------------------------- AVX-512
+// 12 rows x 32 columns (or only the first 16, for a last panel with at most 16 real columns): A broadcast with
+// vbroadcastss, one FMA per row and half-panel.
+#define F32_BCAST(p) _mm512_set1_ps(*(p))
+EMO_TARGET_AVX512 static inline __m512 f32_madd(__m512 acc, __m512 x, __m512 b) { return _mm512_fmadd_ps(x, b, acc); }
+EMO_MICRO_12x32(f32_12x32, EMO_TARGET_AVX512, float, float, float, 1, __m512, __m512, _mm512_setzero_ps(),
+                _mm512_loadu_ps, F32_BCAST, f32_madd, _mm512_loadu_ps, _mm512_add_ps, _mm512_storeu_ps)
 
-void emo_sgemm_packed(int isa, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
-                      const float *packedB, ptrdiff_t kOffset, ptrdiff_t kTotal, float *c, ptrdiff_t ldc,
-                      int accumulate, float *scratch) {
-    if (rows <= 0 || n <= 0 || k <= 0) return;
-    if (isa == EMO_ISA_AVX512) sgemm_avx512(rows, n, k, a, lda, packedB, kOffset, kTotal, c, ldc, accumulate, scratch);
-    else sgemm_avx2(rows, n, k, a, lda, packedB, kOffset, kTotal, c, ldc, accumulate, scratch);
-}
+EMO_GEMM(emo_sgemm_packed, float, float, float, EMO_F32_KC, 1, EMO_TARGET_AVX512, f32_12x32, 6, f32_6x16)
 
 #else
 #error "emopipe's kernels need an x86-64 CPU (AVX2 + FMA)"

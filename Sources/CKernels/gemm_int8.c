@@ -11,21 +11,13 @@
 
 static inline int32_t load4(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 
-// ---------------------------------------------------------------- AVX-512 VNNI
-// 12 rows x 32 columns: A's 4 bytes of one row broadcast (vpbroadcastd), vpdpbusd per row and half-panel.
-#define U8_BCAST(p) _mm512_set1_epi32(load4(p))
-EMO_MICRO_12x32(u8_12x32, EMO_TARGET_AVX512_VNNI, uint8_t, int8_t, int32_t, 4, __m512i, __m512i, _mm512_setzero_si512(),
-                _mm512_loadu_si512, U8_BCAST, _mm512_dpbusd_epi32, _mm512_loadu_si512, _mm512_add_epi32, _mm512_storeu_si512)
-
-EMO_GEMM_DRIVER(gemm_u8_avx512, EMO_TARGET_AVX512_VNNI, uint8_t, int8_t, int32_t, KC8, 4, 12, 32, u8_12x32)
-
 // ---------------------------------------------------------------- AVX2 (vpmaddwd)
 // Two rows x 16 columns. For a group of 4 k, the 64 bytes of B (16 columns x 4) widen to four ymm of int16
 // (4 columns x 4 k each); A's 4 bytes widen to 4 int16 broadcast to every 64-bit lane; vpmaddwd then gives, per
-// column, two partial sums (k0*k0 + k1*k1, k2*k2 + k3*k3) that are added pairwise at the end.
+// column, two partial sums (k0*k0 + k1*k1, k2*k2 + k3*k3) that are added pairwise at the end. halfOnly: always (a
+// 16-column tile).
 EMO_TARGET_AVX2 static inline void u8_2x16(ptrdiff_t groups, const uint8_t *a, ptrdiff_t lda, const int8_t *b,
                                            int32_t *c, ptrdiff_t ldc, int accumulate, int halfOnly) {
-    (void)halfOnly;   // always a 16-column tile
     __m256i s00 = _mm256_setzero_si256(), s01 = _mm256_setzero_si256(), s02 = _mm256_setzero_si256(), s03 = _mm256_setzero_si256();
     __m256i s10 = _mm256_setzero_si256(), s11 = _mm256_setzero_si256(), s12 = _mm256_setzero_si256(), s13 = _mm256_setzero_si256();
     for (ptrdiff_t g = 0; g < groups; g++) {
@@ -54,12 +46,10 @@ EMO_TARGET_AVX2 static inline void u8_2x16(ptrdiff_t groups, const uint8_t *a, p
     _mm256_storeu_si256((__m256i *)p1, r1a); _mm256_storeu_si256((__m256i *)(p1 + 8), r1b);
 }
 
-EMO_GEMM_DRIVER(gemm_u8_avx2, EMO_TARGET_AVX2, uint8_t, int8_t, int32_t, KC8, 4, 2, 16, u8_2x16)
+// ---------------------------------------------------------------- AVX-512 VNNI
+// 12 rows x 32 columns: A's 4 bytes of one row broadcast (vpbroadcastd), vpdpbusd per row and half-panel.
+#define U8_BCAST(p) _mm512_set1_epi32(load4(p))
+EMO_MICRO_12x32(u8_12x32, EMO_TARGET_AVX512_VNNI, uint8_t, int8_t, int32_t, 4, __m512i, __m512i, _mm512_setzero_si512(),
+                _mm512_loadu_si512, U8_BCAST, _mm512_dpbusd_epi32, _mm512_loadu_si512, _mm512_add_epi32, _mm512_storeu_si512)
 
-void emo_gemm_u8s8_packed(int isa, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k, const uint8_t *a, ptrdiff_t lda,
-                          const int8_t *packedB, ptrdiff_t kOffset, ptrdiff_t kTotal, int32_t *c, ptrdiff_t ldc,
-                          int accumulate, uint8_t *scratch) {
-    if (rows <= 0 || n <= 0 || k <= 0) return;
-    if (isa == EMO_ISA_AVX512) gemm_u8_avx512(rows, n, k, a, lda, packedB, kOffset, kTotal, c, ldc, accumulate, scratch);
-    else gemm_u8_avx2(rows, n, k, a, lda, packedB, kOffset, kTotal, c, ldc, accumulate, scratch);
-}
+EMO_GEMM(emo_gemm_u8s8_packed, uint8_t, int8_t, int32_t, KC8, 4, EMO_TARGET_AVX512_VNNI, u8_12x32, 2, u8_2x16)

@@ -1,5 +1,6 @@
-// The two pieces of GEMM code that every element type shares, written once as macros that define a function:
-// the AVX-512 12x32 micro-kernel (EMO_MICRO_12x32) and the driver around any micro-kernel (EMO_GEMM_DRIVER).
+// The GEMM code that every element type shares, written once as macros that define functions: the AVX-512 12x32
+// micro-kernel (EMO_MICRO_12x32), the driver around any micro-kernel (EMO_GEMM_DRIVER), and a public GEMM of
+// CKernels.h with its two drivers (EMO_GEMM).
 #ifndef EMOPIPE_GEMM_TEMPLATES_H
 #define EMOPIPE_GEMM_TEMPLATES_H
 #include "targets.h"
@@ -105,6 +106,19 @@ TARGET static void NAME(ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k, const TA *a, p
             }                                                                                                     \
         }                                                                                                         \
     }                                                                                                             \
+}
+
+// EMO_GEMM(PUBLIC, TA, TB, TC, KC, KGROUP, TARGET512, TILE512, MR2, TILE2) defines the public function PUBLIC
+// (declared in CKernels.h) and its two drivers: AVX-512 (PUBLIC_avx512: the 12x32 kernel TILE512, compiled for
+// TARGET512) and AVX2 (PUBLIC_avx2: the MR2 x 16 kernel TILE2); `isa` picks one.
+#define EMO_GEMM(PUBLIC, TA, TB, TC, KC, KGROUP, TARGET512, TILE512, MR2, TILE2)                                           \
+EMO_GEMM_DRIVER(PUBLIC##_avx512, TARGET512, TA, TB, TC, KC, KGROUP, 12, 32, TILE512)                                       \
+EMO_GEMM_DRIVER(PUBLIC##_avx2, EMO_TARGET_AVX2, TA, TB, TC, KC, KGROUP, MR2, 16, TILE2)                                    \
+void PUBLIC(int isa, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t k, const TA *a, ptrdiff_t lda, const TB *packedB,              \
+            ptrdiff_t kOffset, ptrdiff_t kTotal, TC *c, ptrdiff_t ldc, int accumulate, TA *scratch) {                      \
+    if (rows <= 0 || n <= 0 || k <= 0) return;                                                                             \
+    if (isa == EMO_ISA_AVX512) PUBLIC##_avx512(rows, n, k, a, lda, packedB, kOffset, kTotal, c, ldc, accumulate, scratch); \
+    else PUBLIC##_avx2(rows, n, k, a, lda, packedB, kOffset, kTotal, c, ldc, accumulate, scratch);                         \
 }
 
 #endif
