@@ -105,10 +105,14 @@ struct CropNetwork: Sendable {
         /// `conv` (weight [out, in, k, k], bias) + `prelu`, then a max pool of kernel `pool` (nil for the last).
         struct Convolution: Sendable {
             let conv: String, prelu: String, shape: [Int], pool: Int?
+            init(_ conv: String, _ prelu: String, _ shape: [Int], pool: Int?) {
+                (self.conv, self.prelu, self.shape, self.pool) = (conv, prelu, shape, pool)
+            }
         }
         /// An output layer (`name`.weight [size, hidden], `name`.bias).
         struct Output: Sendable {
             let name: String, size: Int
+            init(_ name: String, _ size: Int) { (self.name, self.size) = (name, size) }
         }
         let name: String
         let inputSize: Int

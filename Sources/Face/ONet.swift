@@ -6,15 +6,11 @@ import Kernels
 /// 256→4 (box regression) and `dense6_3` 256→10 (five landmarks: x of each, then y of each, relative to the box).
 public struct ONet: Sendable {
     static let architecture = CropNetwork.Architecture(
-        name: "O-Net", inputSize: 48,
-        convolutions: [
-            .init(conv: "conv1", prelu: "prelu1", shape: [32, 3, 3, 3], pool: 3),
-            .init(conv: "conv2", prelu: "prelu2", shape: [64, 32, 3, 3], pool: 3),
-            .init(conv: "conv3", prelu: "prelu3", shape: [64, 64, 3, 3], pool: 2),
-            .init(conv: "conv4", prelu: "prelu4", shape: [128, 64, 2, 2], pool: nil),
-        ],
+        name: "O-Net", inputSize: 48, convolutions: [.init("conv1", "prelu1", [32, 3, 3, 3], pool: 3),
+            .init("conv2", "prelu2", [64, 32, 3, 3], pool: 3), .init("conv3", "prelu3", [64, 64, 3, 3], pool: 2),
+            .init("conv4", "prelu4", [128, 64, 2, 2], pool: nil)],
         dense: "dense5", densePReLU: "prelu5", hidden: 256,
-        outputs: [.init(name: "dense6_1", size: 2), .init(name: "dense6_2", size: 4), .init(name: "dense6_3", size: 10)])
+        outputs: [.init("dense6_1", 2), .init("dense6_2", 4), .init("dense6_3", 10)])
     /// Its layers, loaded; `network.forward` runs crops of `architecture.inputSize` (rows: the joined outputs).
     let network: CropNetwork
 

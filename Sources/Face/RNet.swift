@@ -5,14 +5,9 @@ import Kernels
 /// dense4 576→128, PReLU, then `dense5_1` 128→2 (face / not face, softmax) and `dense5_2` 128→4 (box regression).
 public struct RNet: Sendable {
     static let architecture = CropNetwork.Architecture(
-        name: "R-Net", inputSize: 24,
-        convolutions: [
-            .init(conv: "conv1", prelu: "prelu1", shape: [28, 3, 3, 3], pool: 3),
-            .init(conv: "conv2", prelu: "prelu2", shape: [48, 28, 3, 3], pool: 3),
-            .init(conv: "conv3", prelu: "prelu3", shape: [64, 48, 2, 2], pool: nil),
-        ],
-        dense: "dense4", densePReLU: "prelu4", hidden: 128,
-        outputs: [.init(name: "dense5_1", size: 2), .init(name: "dense5_2", size: 4)])
+        name: "R-Net", inputSize: 24, convolutions: [.init("conv1", "prelu1", [28, 3, 3, 3], pool: 3),
+            .init("conv2", "prelu2", [48, 28, 3, 3], pool: 3), .init("conv3", "prelu3", [64, 48, 2, 2], pool: nil)],
+        dense: "dense4", densePReLU: "prelu4", hidden: 128, outputs: [.init("dense5_1", 2), .init("dense5_2", 4)])
     /// Its layers, loaded; `network.forward` runs crops of `architecture.inputSize` (rows: the joined outputs).
     let network: CropNetwork
 
