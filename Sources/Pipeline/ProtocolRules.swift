@@ -8,59 +8,44 @@ public struct ProtocolRules: Sendable, Equatable {
         case official, clean
     }
 
-    /// What a clip ending past the last frame of the video is made of.
-    public enum PastEndClips: Sendable, Equatable {
-        /// Eight black frames and a silent window (their outputs are discarded; they only fill their sequence).
-        case blackAndSilent
-        /// The frames of its 32-frame window that the video has (`ClipSampling.officialFrames`), black when it has
-        /// none, and the 45599 zeros of a missing wav (JCA `datasets/dataset_test.py`).
-        case framesThatExist
-    }
+    /// What a clip ending past the last frame of the video is made of:
+    /// - `blackAndSilent`: eight black frames and a silent window (their outputs are discarded; they only fill their
+    ///   sequence);
+    /// - `framesThatExist`: the frames of its 32-frame window that the video has (`ClipSampling.officialFrames`), black
+    ///   when it has none, and the 45599 zeros of a missing wav (JCA `datasets/dataset_test.py`).
+    public enum PastEndClips: Sendable, Equatable { case blackAndSilent, framesThatExist }
 
-    /// The samples under frame f's clip.
-    public enum AudioWindows: Sendable, Equatable {
-        /// [index(ts[f−31]), index(ts[f])), starting at sample 0 for f < 32 (`Audio/AudioWindow.swift`).
-        case thirtyTwoFrames
-        /// The official per-frame wavs: `ffmpeg -ss … -to …` cuts at the Matroska timestamps, frame 1 included
-        /// (`Audio/OfficialAudioWindow.swift`).
-        case officialCuts
-    }
+    /// The samples under frame f's clip:
+    /// - `thirtyTwoFrames`: [index(ts[f−31]), index(ts[f])), starting at sample 0 for f < 32
+    ///   (`Audio/AudioWindow.swift`);
+    /// - `officialCuts`: the official per-frame wavs: `ffmpeg -ss … -to …` cuts at the Matroska timestamps, frame 1
+    ///   included (`Audio/OfficialAudioWindow.swift`).
+    public enum AudioWindows: Sendable, Equatable { case thirtyTwoFrames, officialCuts }
 
-    /// How the spectrograms of one head batch are brought to a common length before the audio backbone.
-    public enum SpectrogramPadding: Sendable, Equatable {
-        /// Each spectrogram goes through the audio backbone on its own, at its own length.
-        case none
-        /// Left-padded with zeros, in the normalised domain, to the longest spectrogram of the head batch
-        /// (`load_aud_data`, `TestPadSequence`); silent windows are spectrograms of 45599 zeros like any other.
-        case leftPadToLongest
-    }
+    /// How the spectrograms of one head batch are brought to a common length before the audio backbone:
+    /// - `none`: each spectrogram goes through the audio backbone on its own, at its own length;
+    /// - `leftPadToLongest`: left-padded with zeros, in the normalised domain, to the longest spectrogram of the head
+    ///   batch (`load_aud_data`, `TestPadSequence`); silent windows are spectrograms of 45599 zeros like any other.
+    public enum SpectrogramPadding: Sendable, Equatable { case none, leftPadToLongest }
 
-    /// Where a video's audio and its frames' audio times come from.
-    public enum AudioOrigin: Sendable, Equatable {
-        /// Sample 0 at the first video frame's timestamp; windows at the decoded frames' own times.
-        case firstVideoFrame
-        /// As `Preprocessing/audio_preprocess.py` prepares it: the ffmpeg wav (16-bit) padded or trimmed by SoX by
-        /// the mkvmerge offset between the first audio and video timestamps; windows at mkvmerge's timestamps
-        /// (`Media/MatroskaTimestamps.swift`).
-        case mkvmergeRemux
-    }
+    /// Where a video's audio and its frames' audio times come from:
+    /// - `firstVideoFrame`: sample 0 at the first video frame's timestamp; windows at the decoded frames' own times;
+    /// - `mkvmergeRemux`: as `Preprocessing/audio_preprocess.py` prepares it: the ffmpeg wav (16-bit) padded or trimmed
+    ///   by SoX by the mkvmerge offset between the first audio and video timestamps; windows at mkvmerge's timestamps
+    ///   (`Media/MatroskaTimestamps.swift`).
+    public enum AudioOrigin: Sendable, Equatable { case firstVideoFrame, mkvmergeRemux }
 
-    /// Frames the protocol computes.
-    public enum FrameCount: Sendable, Equatable {
-        /// The decoded frames (or the crop folder's numbers).
-        case decoded
-        /// One more: mkvextract's end-time line is read as a frame (black, its wav from the last frames' audio). It
-        /// takes part in the clips, sequences and smoothing of the others; its row is not written (see docs).
-        case withEndTimeLine
-    }
+    /// Frames the protocol computes:
+    /// - `decoded`: the decoded frames (or the crop folder's numbers);
+    /// - `withEndTimeLine`: one more: mkvextract's end-time line is read as a frame (black, its wav from the last
+    ///   frames' audio). It takes part in the clips, sequences and smoothing of the others; its row is not written (see
+    ///   docs).
+    public enum FrameCount: Sendable, Equatable { case decoded, withEndTimeLine }
 
-    /// How the JPEGs of a crop folder are decoded.
-    public enum CropDecoding: Sendable, Equatable {
-        /// FFmpeg's image decoders (`Media.decodeImage`).
-        case ffmpeg
-        /// libjpeg-turbo as PIL calls it (`Media.decodeJPEGAsPIL`): the official loader's pixels.
-        case pil
-    }
+    /// How the JPEGs of a crop folder are decoded:
+    /// - `ffmpeg`: FFmpeg's image decoders (`Media.decodeImage`);
+    /// - `pil`: libjpeg-turbo as PIL calls it (`Media.decodeJPEGAsPIL`): the official loader's pixels.
+    public enum CropDecoding: Sendable, Equatable { case ffmpeg, pil }
 
     public let name: Name
     public let pastEndClips: PastEndClips
