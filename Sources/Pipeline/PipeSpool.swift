@@ -26,7 +26,7 @@ final class PipeSpool {
             throw PipelineError(input, "cannot create a temporary copy in \(dir): \(String(cString: strerror(errno)))",
                                 remedy: "set TMPDIR to a writable folder, or use --protocol clean, which reads a pipe once")
         }
-        path = String(cString: template)
+        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         slot = TemporaryFiles.register(path)
         let source = input == "-" ? STDIN_FILENO : open(input, O_RDONLY)
         defer { close(out); if source != STDIN_FILENO && source >= 0 { close(source) } }
