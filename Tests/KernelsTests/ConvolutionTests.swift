@@ -49,25 +49,46 @@ func maxDiff(_ a: Tensor, _ b: Tensor) -> Float { maxAbsDifference(a, b) }
 
 /// Runs Conv3D on a channel-major input and returns a channel-major output.
 func runConv(_ conv: Conv3D, _ x: Tensor, residual: Tensor? = nil, relu: Bool) -> Tensor {
+    runChannelMajor(x, residual: residual, outputShape: conv.outputShape) {
+        conv.forward($0, $1, into: $2, residual: $3, relu: relu, scratch: ScratchBuffer(), threads: 2)
+    }
+}
+
+/// Converts `x` (and `residual`) from channel-major to channels-last, runs `forward(x, shape, y, residual)` of a
+/// channels-last convolution into a buffer of `outputShape(shape)`, and returns that output channel-major.
+func runChannelMajor(_ x: Tensor, residual: Tensor?, outputShape: (ActivationShape) -> ActivationShape?,
+                     _ forward: (UnsafePointer<Float>, ActivationShape, UnsafeMutablePointer<Float>, UnsafePointer<Float>?) -> Void) -> Tensor {
     let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
     let s = ActivationShape(n: n, t: t, h: h, w: w, c: c)
     let xl = naiveToChannelsLast(x)
-    let o = conv.outputShape(s)!
+    let o = outputShape(s)!
     let yl = Tensor(zeros: [o.count])
     let rl = residual.map { naiveToChannelsLast($0) }
-    conv.forward(xl.pointer, s, into: yl.pointer, residual: rl.map { UnsafePointer($0.pointer) }, relu: relu, scratch: ScratchBuffer(), threads: 2)
+    forward(xl.pointer, s, yl.pointer, rl.map { UnsafePointer($0.pointer) })
     let y = Tensor(zeros: [o.n, o.c, o.t, o.h, o.w])
     Layout.toChannelsFirst(yl.pointer, y.pointer, n: o.n, c: o.c, spatial: o.positionsPerSample)
     return y
 }
 
+/// One convolution shape of the kernel tests (fp32 and reduced precision): input N × C_in × T × H × W, kernel, stride,
+/// padding per axis (T, H, W).
+struct ConvolutionCase: Sendable, CustomStringConvertible {
+    let n, cin, cout, t, h, w: Int
+    let kernel: [Int], stride: [Int], padding: [Int]
+    var description: String { "N\(n) \(cin)→\(cout) in \(t)×\(h)×\(w) k\(kernel) s\(stride) p\(padding)" }
+    var strides: (Int, Int, Int) { (stride[0], stride[1], stride[2]) }
+    var paddings: (Int, Int, Int) { (padding[0], padding[1], padding[2]) }
+
+    /// Random weights and bias of this shape (drawn in that order) and the `Conv3D` on them.
+    func convolution(_ rng: inout RandomSource) -> (weight: Tensor, bias: Tensor, conv: Conv3D) {
+        let w = rng.tensor([cout, cin] + kernel), bias = rng.tensor([cout])
+        return (w, bias, Conv3D(weight: w, bias: bias, stride: strides, padding: paddings))
+    }
+}
+
 @Suite("Convolution kernels vs naive loops")
 struct ConvolutionTests {
-    struct Case: Sendable, CustomStringConvertible {
-        let n, cin, cout, t, h, w: Int
-        let kernel: [Int], stride: [Int], padding: [Int]
-        var description: String { "N\(n) \(cin)→\(cout) in \(t)×\(h)×\(w) k\(kernel) s\(stride) p\(padding)" }
-    }
+    typealias Case = ConvolutionCase
 
     static let cases: [Case] = [
         // im2col path: spatial 1×k×k, odd sizes, strides 1 and 2, paddings
@@ -97,13 +118,11 @@ struct ConvolutionTests {
     func convMatchesNaive(_ c: Case) throws {
         var rng = RandomSource(state: UInt64(c.description.utf8.count) &* 7919 &+ UInt64(c.cout))
         let x = rng.tensor([c.n, c.cin, c.t, c.h, c.w])
-        let w = rng.tensor([c.cout, c.cin] + c.kernel)
-        let bias = rng.tensor([c.cout])
-        let st = (c.stride[0], c.stride[1], c.stride[2]), pd = (c.padding[0], c.padding[1], c.padding[2])
+        let (w, bias, conv) = c.convolution(&rng)
+        let st = c.strides, pd = c.paddings
         let ref = naiveConv3D(x, w, bias: bias.array, stride: st, padding: pd)
 
         // plain convolution with bias, no activation
-        let conv = Conv3D(weight: w, bias: bias, stride: st, padding: pd)
         let y = runConv(conv, x, relu: false)
         #expect(y.shape == ref.shape)
         #expect(maxDiff(y, ref) < 1e-4, "\(c): \(maxDiff(y, ref))")

@@ -8,11 +8,7 @@ import Testing
 /// and both against the fp32 naive convolution within the error their rounding allows.
 @Suite("Reduced-precision convolutions vs references")
 struct ReducedConvolutionTests {
-    struct Case: Sendable, CustomStringConvertible {
-        let n, cin, cout, t, h, w: Int
-        let kernel: [Int], stride: [Int], padding: [Int]
-        var description: String { "N\(n) \(cin)→\(cout) in \(t)×\(h)×\(w) k\(kernel) s\(stride) p\(padding)" }
-    }
+    typealias Case = ConvolutionCase
 
     static let cases: [Case] = [
         Case(n: 2, cin: 5, cout: 13, t: 2, h: 7, w: 6, kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1]),     // im2col, C_in not /4
@@ -32,13 +28,20 @@ struct ReducedConvolutionTests {
         return x
     }
 
+    /// The case's input (`input`), random weights and bias and their convolution, from a generator seeded with `seed`
+    /// (returned, to draw more from).
+    static func operands(_ c: Case, seed: UInt64) -> (RandomSource, Tensor, Tensor, Tensor, Conv3D) {
+        var rng = RandomSource(state: seed)
+        let x = input(c, &rng)
+        let (w, bias, conv) = c.convolution(&rng)
+        return (rng, x, w, bias, conv)
+    }
+
     @Test("int8: equals the quantized definition and stays near fp32", arguments: cases)
     func int8(_ c: Case) throws {
-        var rng = RandomSource(state: UInt64(c.description.utf8.count) &* 31 &+ UInt64(c.cout))
-        let x = Self.input(c, &rng)
-        let w = rng.tensor([c.cout, c.cin] + c.kernel), bias = rng.tensor([c.cout])
-        let st = (c.stride[0], c.stride[1], c.stride[2]), pd = (c.padding[0], c.padding[1], c.padding[2])
-        let conv = Conv3D(weight: w, bias: bias, stride: st, padding: pd)
+        let (generator, x, w, bias, conv) = Self.operands(c, seed: UInt64(c.description.utf8.count) &* 31 &+ UInt64(c.cout))
+        var rng = generator
+        let st = c.strides, pd = c.paddings
         let reduced = ReducedConv3D(conv, precision: .int8)
         let residual = rng.tensor([c.n, c.cout] + Array(naiveConv3D(x, w, bias: nil, stride: st, padding: pd).shape.dropFirst(2)))
         let y = runReduced(reduced, x, residual: residual, relu: true, threads: 2)
@@ -70,11 +73,8 @@ struct ReducedConvolutionTests {
 
     @Test("bf16: equals bf16-rounded operands summed exactly, to float rounding; near fp32", arguments: cases)
     func bf16(_ c: Case) throws {
-        var rng = RandomSource(state: UInt64(c.description.utf8.count) &* 17 &+ UInt64(c.cin))
-        let x = Self.input(c, &rng)
-        let w = rng.tensor([c.cout, c.cin] + c.kernel), bias = rng.tensor([c.cout])
-        let st = (c.stride[0], c.stride[1], c.stride[2]), pd = (c.padding[0], c.padding[1], c.padding[2])
-        let conv = Conv3D(weight: w, bias: bias, stride: st, padding: pd)
+        let (_, x, w, bias, conv) = Self.operands(c, seed: UInt64(c.description.utf8.count) &* 17 &+ UInt64(c.cin))
+        let st = c.strides, pd = c.paddings
         let y = runReduced(ReducedConv3D(conv, precision: .bf16), x, residual: nil, relu: false, threads: 2)
         let round = { (t: Tensor) in Tensor(shape: t.shape) { for i in 0..<$0.count { $0[i] = ReducedConv3D.float(bf16: ReducedConv3D.bf16(t[i])) } } }
         let ref = naiveConv3D(round(x), round(w), bias: bias.array, stride: st, padding: pd)
@@ -106,15 +106,7 @@ struct ReducedConvolutionTests {
 
 /// Runs a reduced convolution on a channel-major input and returns a channel-major output.
 func runReduced(_ conv: ReducedConv3D, _ x: Tensor, residual: Tensor?, relu: Bool, threads: Int) -> Tensor {
-    let (n, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
-    let s = ActivationShape(n: n, t: t, h: h, w: w, c: c)
-    let xl = naiveToChannelsLast(x)
-    let o = conv.outputShape(s)!
-    let yl = Tensor(zeros: [o.count])
-    let rl = residual.map { naiveToChannelsLast($0) }
-    conv.forward(xl.pointer, s, into: yl.pointer, residual: rl.map { UnsafePointer($0.pointer) }, relu: relu,
-                 scratch: ScratchBuffer(), converted: ScratchBuffer(), threads: threads)
-    let y = Tensor(zeros: [o.n, o.c, o.t, o.h, o.w])
-    Layout.toChannelsFirst(yl.pointer, y.pointer, n: o.n, c: o.c, spatial: o.positionsPerSample)
-    return y
+    runChannelMajor(x, residual: residual, outputShape: conv.outputShape) {
+        conv.forward($0, $1, into: $2, residual: $3, relu: relu, scratch: ScratchBuffer(), converted: ScratchBuffer(), threads: threads)
+    }
 }
