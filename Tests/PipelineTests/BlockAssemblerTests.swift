@@ -110,11 +110,17 @@ final class FakeFeatures: FeatureExtractor {
     }
 }
 
-struct FakeHead: FusionHead {
-    let spec = HeadSpec(name: "ca")!
-    var name: String { "fake" }
+/// What every fake head of these tests shares: no weights, visual rows of `Fake.visualWidth` features, sequences
+/// of 16.
+protocol FakeFusionHead: FusionHead {}
+extension FakeFusionHead {
     var visualFeatures: Int { Fake.visualWidth }
     var requiredSequenceLength: Int? { 16 }
+}
+
+struct FakeHead: FakeFusionHead {
+    let spec = HeadSpec(name: "ca")!
+    var name: String { "fake" }
     func forward(audio: Tensor, visual: Tensor, threads: Int) throws -> (valence: Tensor, arousal: Tensor) {
         try validateInputs(audio: audio, visual: visual)
         let (b, l) = (audio.shape[0], audio.shape[1])

@@ -10,11 +10,9 @@ import Testing
 
 /// Outputs, per row, visual feature 0 as valence and feature 2 as arousal (raw rows are clipped to [-1, 1]:
 /// the fake features stay well inside).
-struct EchoHead: FusionHead {
+struct EchoHead: FakeFusionHead {
     let spec = HeadSpec(name: "ca")!
     var name: String { "echo" }
-    var visualFeatures: Int { Fake.visualWidth }
-    var requiredSequenceLength: Int? { 16 }
     func forward(audio: Tensor, visual: Tensor, threads: Int) throws -> (valence: Tensor, arousal: Tensor) {
         let n = visual.shape[0] * visual.shape[1]
         let v = Tensor(zeros: [visual.shape[0], visual.shape[1]]), a = Tensor(zeros: [visual.shape[0], visual.shape[1]])

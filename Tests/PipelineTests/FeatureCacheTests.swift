@@ -8,11 +8,9 @@ import Testing
 import TestSupport
 
 /// A second fake head, another function of the same rows (so two heads' columns differ).
-struct OtherFakeHead: FusionHead {
+struct OtherFakeHead: FakeFusionHead {
     let spec = HeadSpec(name: "jca")!
     var name: String { "other" }
-    var visualFeatures: Int { Fake.visualWidth }
-    var requiredSequenceLength: Int? { 16 }
     func forward(audio: Tensor, visual: Tensor, threads: Int) throws -> (valence: Tensor, arousal: Tensor) {
         let (v, a) = try FakeHead().forward(audio: audio, visual: visual, threads: threads)
         for i in 0..<v.count { v[i] = 0.5 * v[i] - 0.1 * a[i]; a[i] = a[i] * a[i] - 0.3 }
@@ -21,11 +19,9 @@ struct OtherFakeHead: FusionHead {
 }
 
 /// A head whose arousal overflows in the second head batch (finite weights can do that).
-struct OverflowingHead: FusionHead {
+struct OverflowingHead: FakeFusionHead {
     let spec = HeadSpec(name: "dca")!
     var name: String { "overflowing" }
-    var visualFeatures: Int { Fake.visualWidth }
-    var requiredSequenceLength: Int? { 16 }
     let calls = Counter()
     final class Counter: @unchecked Sendable { var n = 0 }  // @unchecked: one test thread uses it
     func forward(audio: Tensor, visual: Tensor, threads: Int) throws -> (valence: Tensor, arousal: Tensor) {
