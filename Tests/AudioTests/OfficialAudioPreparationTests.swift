@@ -17,18 +17,16 @@ import TestSupport
         try #require(try decodeAudio(path: video, alignTo: AudioDecoder.ownStart, pcm16: true)).samples
     }
 
-    static var videos: [String] {
-        var v = [TestPaths.fixture("media/av_48k_stereo.mp4"), TestPaths.fixture("media/25fps.mp4")]
-        let fixture = TestPaths.packageRoot.appendingPathComponent(".build/official-fixture/videos")
-        for name in ["speech_2997.mp4", "speech_25.mp4"] {
-            let p = fixture.appendingPathComponent(name).path
-            if FileManager.default.fileExists(atPath: p) { v.append(p) }
-        }
-        return v
+    static let videos = ["media/av_48k_stereo.mp4", "media/25fps.mp4"] + TestPaths.officialFixtureVideos.map { "official:\($0)" }
+
+    /// A `videos` entry's path: a committed fixture, or (`official:NAME`) a video of the official fixture.
+    static func path(_ video: String) throws -> String {
+        video.hasPrefix("official:") ? try TestPaths.officialFixture("videos/\(video.dropFirst(9)).mp4") : TestPaths.fixture(video)
     }
 
     @Test(arguments: videos)
-    func decodingEqualsTheFFmpegCommand(video: String) throws {
+    func decodingEqualsTheFFmpegCommand(video name: String) throws {
+        let video = try Self.path(name)
         let dir = TestPaths.temporaryDirectory("ffwav")
         defer { try? FileManager.default.removeItem(at: dir) }
         let wav = dir.appendingPathComponent("temp.wav").path
@@ -43,11 +41,10 @@ import TestSupport
         print("\((video as NSString).lastPathComponent): \(ours.count) samples, identical to ffmpeg -ar 44100 -ac 1")
     }
 
-    @Test(arguments: ["speech_2997", "speech_25"])
+    @Test(arguments: TestPaths.officialFixtureVideos)
     func preparedWavEqualsTheOfficialOne(name: String) throws {
-        let root = TestPaths.packageRoot.appendingPathComponent(".build/official-fixture")
-        let video = root.appendingPathComponent("videos/\(name).mp4").path
-        guard FileManager.default.fileExists(atPath: video) else { print("skipped: \(video) is absent (make official-fixture)"); return }
+        let root = TestPaths.officialFixture
+        let video = try TestPaths.officialFixture("videos/\(name).mp4")
         let timestamps = try MatroskaTimestamps.ofRemux(path: video)
         let offset = try #require(timestamps.audioOffsetMilliseconds)
         let prepared = SoXOffset.apply(milliseconds: offset, to: try Self.ffmpegWav(video))

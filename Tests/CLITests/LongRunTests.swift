@@ -21,9 +21,7 @@ import TestSupport
     @Test(.enabled(if: enabled), .timeLimit(.minutes(90))) func peakMemoryAfterThreeBlocksIsThatAfterOne() throws {
         let dir = TestPaths.temporaryDirectory("emopipe-long")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let face = TestPaths.packageRoot.appendingPathComponent(".build/official-fixture/videos/speech_25.mp4").path
-        try #require(FileManager.default.fileExists(atPath: face),
-                     "\(face) is absent: run `make official-fixture` (tools/official_fixture.sh) first")
+        let face = try TestPaths.officialFixture("videos/speech_25.mp4")
         let video = dir.appendingPathComponent("five-minutes.mp4").path
         let make = try runCommand("/usr/bin/env", ["ffmpeg", "-nostdin", "-v", "error", "-y", "-stream_loop", "-1", "-i", face,
                                                    "-t", "300", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "30",

@@ -42,12 +42,9 @@ import TestSupport
         #expect(got.sha == expected.sha, "libjpeg-turbo's pixels differ from PIL's")
     }
 
-    @Test(arguments: ["speech_2997", "speech_25"])
+    @Test(arguments: TestPaths.officialFixtureVideos)
     func officialFixtureCropsDecodeToPILsPixels(video: String) throws {
-        let folder = TestPaths.packageRoot.appendingPathComponent(".build/official-fixture/cropped_aligned/\(video)").path
-        guard FileManager.default.fileExists(atPath: folder) else {
-            print("skipped: \(folder) is absent (make official-fixture)"); return
-        }
+        let folder = try TestPaths.officialFixture("cropped_aligned/\(video)")
         let expected = try #require(Self.digests["official-fixture/cropped_aligned/\(video)/"])
         let got = try Self.pilDigest(of: folder)
         #expect(got.count == expected.count)

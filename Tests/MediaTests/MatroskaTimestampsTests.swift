@@ -8,21 +8,15 @@ import TestSupport
 @Suite struct MatroskaTimestampsTests {
     static let mkvmerge = "/usr/bin/mkvmerge", mkvextract = "/usr/bin/mkvextract"
 
-    static var videos: [String] {
-        var v = ["av_48k_stereo.mp4", "25fps.mp4", "noaudio.mp4", "rotated.mp4", "corrupt.avi"].map { TestPaths.fixture("media/\($0)") }
-        let fixture = TestPaths.packageRoot.appendingPathComponent(".build/official-fixture/videos")
-        for name in ["speech_2997.mp4", "speech_25.mp4"] {
-            let p = fixture.appendingPathComponent(name).path
-            if FileManager.default.fileExists(atPath: p) { v.append(p) }
-        }
-        return v
-    }
+    static let videos = ["av_48k_stereo.mp4", "25fps.mp4", "noaudio.mp4", "rotated.mp4", "corrupt.avi"].map { "media/\($0)" }
+        + TestPaths.officialFixtureVideos.map { "official:\($0)" }
 
     @Test(arguments: videos)
-    func derivedTimestampsEqualMkvextracts(video: String) throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.mkvmerge) else {
-            print("skipped: mkvtoolnix is not installed (make deps)"); return
-        }
+    func derivedTimestampsEqualMkvextracts(video name: String) throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.mkvmerge),
+                     "mkvtoolnix is not installed: run `make` (it installs the Debian packages the tests need)")
+        let video = name.hasPrefix("official:")
+            ? try TestPaths.officialFixture("videos/\(name.dropFirst(9)).mp4") : TestPaths.fixture(name)
         let dir = TestPaths.temporaryDirectory("mkv")
         defer { try? FileManager.default.removeItem(at: dir) }
         let mkv = dir.appendingPathComponent("t.mkv").path

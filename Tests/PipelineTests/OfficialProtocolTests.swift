@@ -14,8 +14,8 @@ import TestSupport
 /// Both frame rates, both heads. Lean: one test process computes each clip's visual features once (a caching
 /// FeatureExtractor shared by the six runs of a video); the backbone runs on ~633 clips per video.
 @Suite(.serialized) struct OfficialProtocolTests {
-    static let root = TestPaths.packageRoot.appendingPathComponent(".build/official-fixture")
-    static let videos = ["speech_2997", "speech_25"]
+    static let root = TestPaths.officialFixture
+    static let videos = TestPaths.officialFixtureVideos
     static let heads = ["jca", "rjca"]
 
     /// The official rows: frame, raw valence, raw arousal, smoothed valence, smoothed arousal (601: the last is the

@@ -11,6 +11,26 @@ public enum TestPaths {
 
     public static func fixture(_ name: String) -> String { fixtures.appendingPathComponent(name).path }
 
+    /// The official-protocol fixture folder (`tools/official_fixture.sh`: talking-face videos, their crops, wavs and
+    /// timestamps as the official preprocessing writes them), made by `make official-fixture`, which `make test` runs
+    /// before the tests.
+    public static var officialFixture: URL { packageRoot.appendingPathComponent(".build/official-fixture") }
+
+    /// Its two videos (29.97 and 25 fps), by name.
+    public static let officialFixtureVideos = ["speech_2997", "speech_25"]
+
+    /// A file of the official fixture. An absent one is a failure naming the command that makes it, not a skip.
+    public static func officialFixture(_ relative: String) throws -> String {
+        let path = officialFixture.appendingPathComponent(relative).path
+        guard FileManager.default.fileExists(atPath: path) else { throw MissingFixture(path: path) }
+        return path
+    }
+
+    public struct MissingFixture: Error, CustomStringConvertible {
+        public let path: String
+        public var description: String { "\(path) is absent: run `make official-fixture` (tools/official_fixture.sh)" }
+    }
+
     /// `../shared/parity` beside the checkout, or `EMOPIPE_PARITY` when set; nil when absent (tests then skip).
     public static var parity: URL? {
         if let env = ProcessInfo.processInfo.environment["EMOPIPE_PARITY"] {
