@@ -75,32 +75,25 @@ public final class BackboneFeatures: FeatureExtractor {
     public func audioFeatures(of spectrograms: [Spectrogram], padding: ProtocolRules.SpectrogramPadding,
                               into rows: [UnsafeMutablePointer<Float>]) throws {
         precondition(spectrograms.count == rows.count, "one row per spectrogram")
-        switch padding {
-        case .none:
-            for (s, row) in zip(spectrograms, rows) {
-                s.values.withUnsafeBufferPointer {
-                    model.audio.forward(spectrograms: $0.baseAddress!, n: 1, height: s.bands, frames: s.frames,
-                                        workspace: audioWorkspace, features: row, threads: threads)
-                }
-                try FiniteOutput.require(row, count: ResNet18.features, output: "audio feature", weights: model.backbonesPath)
-            }
-        case .leftPadToLongest:
-            // Zeros before each spectrogram's first column (the normalised domain), up to the batch's longest.
-            let longest = spectrograms.map(\.frames).max() ?? 0
-            var padded = [Float]()
-            for (s, row) in zip(spectrograms, rows) {
+        // `leftPadToLongest`: zeros before each spectrogram's first column (the normalised domain), up to the
+        // batch's longest; `none`: each at its own length.
+        let longest = padding == .leftPadToLongest ? spectrograms.map(\.frames).max() ?? 0 : 0
+        var padded = [Float]()
+        for (s, row) in zip(spectrograms, rows) {
+            let lead = max(0, longest - s.frames)
+            if lead > 0 {
                 padded.removeAll(keepingCapacity: true)
                 padded.reserveCapacity(s.bands * longest)
-                let lead = longest - s.frames
                 for band in 0..<s.bands {
                     padded.append(contentsOf: repeatElement(0, count: lead))
                     padded.append(contentsOf: s.values[(band * s.frames)..<((band + 1) * s.frames)])
                 }
-                padded.withUnsafeBufferPointer {
-                    model.audio.forward(spectrograms: $0.baseAddress!, n: 1, height: s.bands, frames: longest,
-                                        workspace: audioWorkspace, features: row, threads: threads)
-                }
             }
+            (lead > 0 ? padded : s.values).withUnsafeBufferPointer {
+                model.audio.forward(spectrograms: $0.baseAddress!, n: 1, height: s.bands, frames: s.frames + lead,
+                                    workspace: audioWorkspace, features: row, threads: threads)
+            }
+            try FiniteOutput.require(row, count: ResNet18.features, output: "audio feature", weights: model.backbonesPath)
         }
     }
 }
