@@ -31,20 +31,6 @@ public struct OfficialAudioWindows: Sendable {
         if end == 0, j + 1 < milliseconds.count { end = milliseconds[j + 1] / 1000 }
         return FFmpegCut.samples(start: start, end: end, sampleRate: Self.sampleRate)
     }
-
-    /// Frame f's waveform as `load_aud_data` sees it: the cut, clamped to `samples` (the prepared wav), left-padded
-    /// with zeros to 45599 when shorter; 45599 zeros when f has no wav. Written into `out` (replaced).
-    public func window(frame f: Int, samples: UnsafeBufferPointer<Float>, into out: inout [Float]) {
-        out.removeAll(keepingCapacity: true)
-        var lo = 0, hi = 0
-        if let r = range(frame: f) {
-            lo = min(max(0, r.lowerBound), samples.count)
-            hi = min(max(lo, r.upperBound), samples.count)
-        }
-        let n = hi - lo
-        if n < AudioWindow.minimumLength { out.append(contentsOf: repeatElement(0, count: AudioWindow.minimumLength - n)) }
-        if n > 0 { out.append(contentsOf: samples[lo..<hi]) }
-    }
 }
 
 /// What `ffmpeg -i WAV -ss SS -to TO OUT.wav` keeps (output-side seeking: the whole input is decoded, then trimmed).
@@ -72,19 +58,6 @@ public enum FFmpegCut {
     }
 }
 
-/// The official path stores every waveform as a 16-bit wav (`ffmpeg … temp.wav`, SoX, the per-frame cuts), and
-/// reads it back as int16 / 32768. FFmpeg converts its float samples with lrintf(x · 32768), clipped.
-public enum PCM16 {
-    @inline(__always) public static func quantize(_ x: Float) -> Float {
-        let v = (x * 32768).rounded(.toNearestOrEven)
-        return min(32767, max(-32768, v)) / 32768
-    }
-
-    public static func quantize(_ samples: inout [Float]) {
-        for i in samples.indices { samples[i] = quantize(samples[i]) }
-    }
-}
-
 /// `extract_audio`'s last step: SoX pads the wav with `offset_ms` of silence at the start (offset ≥ 0) or trims that
 /// much (offset < 0), `offset_ms = int(audio_start) − int(video_start)` from the two mkvextract timestamp files.
 /// SoX turns the time into samples as round(seconds · rate), halves up (`lsx_parsesamples`).
@@ -93,9 +66,4 @@ public enum SoXOffset {
         Int((Double(abs(milliseconds)) / 1000 * Double(sampleRate) + 0.5).rounded(.down))
     }
 
-    /// The prepared wav: `samples` (the ffmpeg wav, sample 0 = the first decoded sample) padded or trimmed.
-    public static func apply(milliseconds: Int, to samples: [Float], sampleRate: Int = OfficialAudioWindows.sampleRate) -> [Float] {
-        let n = Self.samples(milliseconds: milliseconds, sampleRate: sampleRate)
-        return milliseconds >= 0 ? [Float](repeating: 0, count: n) + samples : Array(samples.dropFirst(n))
-    }
 }

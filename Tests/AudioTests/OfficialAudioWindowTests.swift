@@ -53,9 +53,6 @@ import TestSupport
             #expect(cut == expected, "frame \(f): ffmpeg kept \(cut.count) samples, the rule \(expected.count) from \(rr.lowerBound)")
             let naive = try AudioWindow.sampleIndex(seconds: end) - AudioWindow.sampleIndex(seconds: start)
             if naive != rr.count { differsFromNaive += 1 }
-            var w: [Float] = []
-            samples.withUnsafeBufferPointer { windows.window(frame: f, samples: $0, into: &w) }
-            #expect(w.count == max(45599, expected.count) && Array(w.suffix(expected.count)) == expected)
         }
         #expect(differsFromNaive > 0, "the selection should include windows where the two roundings differ")
     }
@@ -69,17 +66,10 @@ import TestSupport
         #expect(z.range(frame: 1) == 0..<1764)
         #expect(z.range(frame: 4) == 0..<5292)           // the end-time line has its wav too
         #expect(z.range(frame: 5) == nil && z.range(frame: 0) == nil)
-        var out: [Float] = [1]
-        [Float](repeating: 0.5, count: 100).withUnsafeBufferPointer { z.window(frame: 7, samples: $0, into: &out) }
-        #expect(out == [Float](repeating: 0, count: 45599))
     }
 
-    @Test func soxOffsetsAndPCM16() {
+    @Test func soxOffsets() {
         #expect(SoXOffset.samples(milliseconds: -21) == 926)    // 926.1
         #expect(SoXOffset.samples(milliseconds: 228) == 10055)  // 10054.8
-        #expect(SoXOffset.apply(milliseconds: 2, to: [1, 2]).count == 90)
-        #expect(SoXOffset.apply(milliseconds: -1, to: [Float](repeating: 1, count: 50)).count == 6)
-        #expect(PCM16.quantize(0.5) == 0.5 && PCM16.quantize(1.5) == 32767.0 / 32768 && PCM16.quantize(-2) == -1)
-        #expect(PCM16.quantize(1.5 / 32768) == 2.0 / 32768)     // halves to even, as lrintf
     }
 }
