@@ -7,7 +7,7 @@ import TestSupport
 
 /// `decodeJPEGAsPIL` gives PIL's pixels bit for bit: digests of `np.array(Image.open(p))` written by
 /// tools/official_reference.py (Fixtures/official/pil_pixels.sha256) for the committed crop folder and for the
-/// official fixture's crops (made by `make official-fixture`; skipped when absent).
+/// official fixture's crops (made by `make official-fixture`; a failure when absent).
 @Suite struct JPEGDecoderTests {
     static let digests: [String: (sha: String, count: Int)] = {
         let text = (try? String(contentsOfFile: TestPaths.fixture("official/pil_pixels.sha256"), encoding: .utf8)) ?? ""

@@ -15,8 +15,7 @@ import TestSupport
     func derivedTimestampsEqualMkvextracts(video name: String) throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.mkvmerge),
                      "mkvtoolnix is not installed: run `make` (it installs the Debian packages the tests need)")
-        let video = name.hasPrefix("official:")
-            ? try TestPaths.officialFixture("videos/\(name.dropFirst(9)).mp4") : TestPaths.fixture(name)
+        let video = try TestPaths.video(name)
         let dir = TestPaths.temporaryDirectory("mkv")
         defer { try? FileManager.default.removeItem(at: dir) }
         let mkv = dir.appendingPathComponent("t.mkv").path

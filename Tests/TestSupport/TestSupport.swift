@@ -19,11 +19,20 @@ public enum TestPaths {
     /// Its two videos (29.97 and 25 fps), by name.
     public static let officialFixtureVideos = ["speech_2997", "speech_25"]
 
-    /// A file of the official fixture. An absent one is a failure naming the command that makes it, not a skip.
+    /// A file of the official fixture. An absent one, or a fixture not made to the end (no `.complete`, which
+    /// `tools/official_fixture.sh` writes last), is a failure naming the command that makes it, not a skip.
     public static func officialFixture(_ relative: String) throws -> String {
         let path = officialFixture.appendingPathComponent(relative).path
-        guard FileManager.default.fileExists(atPath: path) else { throw MissingFixture(path: path) }
+        guard FileManager.default.fileExists(atPath: officialFixture.appendingPathComponent(".complete").path),
+              FileManager.default.fileExists(atPath: path) else { throw MissingFixture(path: path) }
         return path
+    }
+
+    /// A video argument of the media tests: `media/NAME` (a committed fixture) or `official:NAME` (a video of the
+    /// official fixture, `officialFixture("videos/NAME.mp4")`).
+    public static func video(_ entry: String) throws -> String {
+        guard entry.hasPrefix("official:") else { return fixture(entry) }
+        return try officialFixture("videos/\(entry.dropFirst("official:".count)).mp4")
     }
 
     public struct MissingFixture: Error, CustomStringConvertible {
