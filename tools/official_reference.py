@@ -30,7 +30,7 @@ Shims (nothing else is changed; none changes a number):
   - modules the test path imports but never calls (plotting, t-SNE, tensorboard, OpenCV, resampy) are empty stubs;
   - models/tsav.py: JCA's and RJCA's forward ends with a classifier (self.fc) that cannot run on the test path's
     flattened visual features and whose output Test() discards; it is skipped, as DCA's copy of the file does;
-  - the R(2+1)D-18 forward is memoised per clip on disk (digest of the clip's input bytes and of the weights):
+  - the R(2+1)D-18 forward is memoised per clip on disk (digest of the clip's input bytes and of the stem weights):
     a clip missing from the cache is computed in one call with the other missing clips of the same call, so a
     first run makes exactly the official calls;
   - scipy's uniform_filter1d is wrapped to record its input (the clipped raw outputs) and output (smoothed, float64):
@@ -165,11 +165,7 @@ def install_shims(cache_dir, record, ablate):
             return torch.from_numpy((x.T.astype(np.float32) / 32768.0).copy()), w.getframerate()
     torchaudio.load = load
     # Weights are loaded from the checkpoint right after construction: build the modules without downloading.
-    import torchvision.models as tvm
-    import torchvision.models.video as tvv
-    r2p1d, resnet18 = tvv.r2plus1d_18, tvm.resnet18
-    tvv.r2plus1d_18 = lambda pretrained=False, **k: r2p1d(weights=None, **k)
-    tvm.resnet18 = lambda pretrained=False, **k: resnet18(weights=None, **k)
+    child_shims_for_models()
     # Modules imported by the test path's files but never called on it.
     for n in ["cv2", "matplotlib", "matplotlib.pyplot", "matplotlib.offsetbox", "sklearn", "sklearn.manifold",
               "sklearn.metrics", "torch.utils.tensorboard", "wandb", "resampy", "soundfile"]:

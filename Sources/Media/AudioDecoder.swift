@@ -1,7 +1,8 @@
 import CFFmpeg
 import Foundation
 
-/// Decoded audio: mono float samples at `sampleRate`, sample 0 at the first video frame's timestamp.
+/// Decoded audio: mono float samples at `sampleRate`, sample 0 at the first video frame's timestamp (or, decoded with
+/// `alignTo: AudioDecoder.ownStart`, at the first decoded sample).
 public struct AudioTrack: Sendable {
     public var samples: [Float]
     public let sampleRate: Int
@@ -11,7 +12,9 @@ public struct AudioTrack: Sendable {
 /// Streaming audio decoder for the first audio stream of a file: downmixed to mono and resampled to float at
 /// `sampleRate` by libswresample (FFmpeg's default rematrix and resampler, as `ffmpeg -ac 1 -ar 44100` does),
 /// aligned so that sample 0 sits at `alignTo` seconds of stream time (the first video frame's PTS): silence is
-/// prepended when the audio starts later, samples are dropped when it starts earlier. `MediaInput.open` gives one that
+/// prepended when the audio starts later, samples are dropped when it starts earlier; `AudioDecoder.ownStart` keeps
+/// the first decoded sample first. With `pcm16`, resampled to 16-bit instead (values k / 32768), as the ffmpeg CLI
+/// writes a wav. `MediaInput.open` gives one that
 /// shares its input with the video decoder; `open(path:)` opens a file for its audio alone.
 public final class AudioDecoder {
     /// The rate the models' audio path needs (the reference's `ffmpeg -ar 44100`).

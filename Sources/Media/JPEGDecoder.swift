@@ -5,7 +5,7 @@ import Foundation
 /// `np.array(Image.open(path))`): PIL decodes with libjpeg(-turbo) at its defaults — accurate integer IDCT
 /// (`JDCT_ISLOW`), fancy (triangle-filter) chroma upsampling, libjpeg's own YCbCr → RGB — so the same library called
 /// with the same settings gives the same pixels, bit for bit (tested against PIL's pixels of the fixture crops).
-/// FFmpeg's mjpeg decoder + swscale (`decodeImage`) differs from it by up to ±13 levels on the same files.
+/// FFmpeg's mjpeg decoder + swscale (`decodeImage`) differs from it by up to 9 levels on the fixture's crops.
 ///
 /// Only three-component (YCbCr or RGB) JPEGs make an RGB image: PIL turns a greyscale JPEG into one channel and a
 /// CMYK one into four, which the official loader cannot store in its 112×112×3 array, so it leaves that frame black.
