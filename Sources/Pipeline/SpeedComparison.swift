@@ -21,7 +21,16 @@ public final class RecordedInput: Sendable {
         readSeconds = 0
     }
 
-    /// Reads every frame of `input` (and its audio) into memory.
+    /// Opens `path` as `model`'s pipeline would under the rules every mode is replayed with (`SpeedComparison.run`:
+    /// the clean protocol) and reads it into memory.
+    public convenience init(path: String, model: EmotionModel, threads: Int) throws {
+        var settings = Session.Settings()
+        settings.rules = .clean
+        try self.init(try Session(model: model, threads: threads, settings: settings).open(path))
+    }
+
+    /// Reads every frame of `input` (and its audio) into memory. Open `input` with the rules the replay runs under
+    /// (`run(rules:)`, `.clean` by default).
     public init(_ input: PipelineInput) throws {
         path = input.path
         let timings = StageTimings()
@@ -30,15 +39,8 @@ public final class RecordedInput: Sendable {
         while let f = try input.frames.next(timings: timings) { frames.append(f) }
         readSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         self.frames = frames
-        // The same track the input's StreamingAudio reads: a video's own audio aligned to its first frame, or a crop
-        // folder's --audio file (sample 0 = frame 1).
-        let decoder: AudioDecoder?
-        if let video = input.frames as? VideoFaceSource {
-            decoder = try AudioDecoder.open(path: input.path, alignTo: video.decoder.info.startTime ?? 0)
-        } else {
-            decoder = try input.options.audio.flatMap { try AudioDecoder.open(path: $0, alignTo: 0) }
-        }
-        samples = try decoder?.readAll()
+        // The track the pipeline would read for this input, under the rules it was opened with.
+        samples = try input.audio.readAll()
     }
 
     /// Replays the frames.

@@ -49,6 +49,15 @@ public final class StreamingAudio {
         }
     }
 
+    /// The whole track from sample 0 (nil without audio), for an input held in memory (`RecordedInput`). Only
+    /// before any window has been read.
+    public func readAll() throws -> [Float]? {
+        guard reader != nil else { return nil }
+        precondition(base == 0, "readAll after windows were released")
+        try readUntil(Int.max)
+        return buffer
+    }
+
     private func release(before index: Int) {
         let n = min(buffer.count, index - base)
         guard n > 4096 else { return }   // drop in chunks, not sample by sample

@@ -64,8 +64,7 @@ extension BenchCommand {
 
         // The input, read once (decode + face path timed here), then replayed for every mode.
         log("emopipe bench: reading \(path) (decoding and the face path, once)")
-        let session = try Session(model: first, threads: threads)
-        let input = try RecordedInput(try session.open(path))
+        let input = try RecordedInput(path: path, model: first, threads: threads)
         let n = input.frames.count
         guard n > 0 else { throw PipelineError(path, "no frame could be decoded", remedy: "`emopipe probe \(path) --decode` shows what emopipe reads") }
         let faces = input.frames.filter { $0.crop != nil }.count

@@ -4,6 +4,7 @@
 // measurement on the real face video, every head, is `emopipe bench --video … --all-heads` (the table in the doc).
 import Foundation
 import Kernels
+import Media
 import Models
 import Pipeline
 import Testing
@@ -50,6 +51,19 @@ struct SpeedModeAccuracyTests {
 
     static let exact: SpeedComparison.Run = try! SpeedComparison.run(
         input, mode: .exact, head: model.head, features: try! BackboneFeatures(model: model, threads: 2), threads: 2)
+
+    @Test("bench --video's recording of a video keeps its audio and frames as the clean protocol reads them")
+    func recordedVideoKeepsItsAudio() throws {
+        let path = TestPaths.fixture("media/av_48k_stereo.mp4")
+        let input = try RecordedInput(path: path, model: Self.model, threads: 2)
+        let video = try VideoDecoder(path: path)
+        var frames = 0
+        while try video.next() != nil { frames += 1 }
+        let whole = try #require(try decodeAudio(path: path, alignTo: video.info.startTime ?? 0))
+        let samples = try #require(input.samples, "the recording lost the video's audio")
+        #expect(samples == whole.samples)
+        #expect(input.frames.count == frames)
+    }
 
     @Test("fast and int8: smoothed |Δ| ≤ 0.02 and CCC ≥ 0.99 against exact mode",
           arguments: [SpeedMode.fast, SpeedMode(precision: .int8)])
