@@ -1,6 +1,6 @@
 // bf16 GEMM: bf16 activations (A) x bf16 weights (packed B) -> fp32 sums.
 // - AVX-512 BF16: a 12x32 micro-kernel, 24 zmm accumulators, vdpbf16ps (two bf16 products per fp32 lane per
-//   instruction) with A's pair of one row as an embedded {1to16} broadcast;
+//   instruction) with A's pair of one row broadcast (vbroadcastss) to every lane;
 // - AVX2: the same steps spelled out: each bf16 widens to fp32 exactly (a 16-bit shift), products of two bf16 are
 //   exact in fp32, and the two products of a pair are added to the accumulator one after the other with FMAs
 //   (acc + a1*b1, then + a0*b0; round to nearest even each time). On CPUs where vdpbf16ps follows that definition
@@ -30,11 +30,7 @@ EMO_TARGET_AVX2 static inline void bf_4x16(ptrdiff_t pairs, const uint16_t *a, p
 #undef ROW
         b += 64;
     }
-#define OUT(r) { float *p = c + r * ldc; \
-        if (accumulate) { c##r##a = _mm256_add_ps(c##r##a, _mm256_loadu_ps(p)); c##r##b = _mm256_add_ps(c##r##b, _mm256_loadu_ps(p + 8)); } \
-        _mm256_storeu_ps(p, c##r##a); _mm256_storeu_ps(p + 8, c##r##b); }
-    OUT(0) OUT(1) OUT(2) OUT(3)
-#undef OUT
+    EMO_AVX2_OUT(0) EMO_AVX2_OUT(1) EMO_AVX2_OUT(2) EMO_AVX2_OUT(3)
 }
 
 // ---------------------------------------------------------------- AVX-512 BF16

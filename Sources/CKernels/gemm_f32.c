@@ -1,5 +1,5 @@
 // fp32 GEMM on packed B, two implementations with bit-identical results:
-// - AVX-512: a 12x32 micro-kernel, 24 zmm accumulators (vfmadd231ps zmm with an embedded {1to16} broadcast of A);
+// - AVX-512: a 12x32 micro-kernel, 24 zmm accumulators (per row of A a vbroadcastss and two vfmadd231ps zmm);
 // - AVX2:    a 6x16 micro-kernel, 12 ymm accumulators.
 // Each element of C is one FMA chain over a K block (k ascending, starting from +0), then added once to C (or
 // stored, for the first block of a non-accumulating call): the same operations in the same order whatever the tile
@@ -26,11 +26,7 @@ EMO_TARGET_AVX2 static inline void f32_6x16(ptrdiff_t depth, const float *a, ptr
 #undef ROW
         b += 32;
     }
-#define OUT(r) { float *p = c + r * ldc; \
-        if (accumulate) { c##r##a = _mm256_add_ps(c##r##a, _mm256_loadu_ps(p)); c##r##b = _mm256_add_ps(c##r##b, _mm256_loadu_ps(p + 8)); } \
-        _mm256_storeu_ps(p, c##r##a); _mm256_storeu_ps(p + 8, c##r##b); }
-    OUT(0) OUT(1) OUT(2) OUT(3) OUT(4) OUT(5)
-#undef OUT
+    EMO_AVX2_OUT(0) EMO_AVX2_OUT(1) EMO_AVX2_OUT(2) EMO_AVX2_OUT(3) EMO_AVX2_OUT(4) EMO_AVX2_OUT(5)
 }
 
 // ---------------------------------------------------------------- AVX-512

@@ -58,6 +58,11 @@ TARGET static inline void NAME(ptrdiff_t groups, const TA *a, ptrdiff_t lda, con
         STOREC(p, c##r##a); \
         if (!halfOnly) { if (accumulate) c##r##b = ADDC(c##r##b, LOADC(p + 16)); STOREC(p + 16, c##r##b); } }
 
+// Row r of an fp32 AVX2 tile (accumulators c<r>a, c<r>b: 16 columns) into C, added to it when accumulating.
+#define EMO_AVX2_OUT(r) { float *p = c + r * ldc; \
+        if (accumulate) { c##r##a = _mm256_add_ps(c##r##a, _mm256_loadu_ps(p)); c##r##b = _mm256_add_ps(c##r##b, _mm256_loadu_ps(p + 8)); } \
+        _mm256_storeu_ps(p, c##r##a); _mm256_storeu_ps(p + 8, c##r##b); }
+
 // EMO_GEMM_DRIVER(...) defines
 //   NAME        the function                    TARGET  its instruction-set attribute (targets.h)
 //   TA, TB, TC  the element types of A, packed B and C

@@ -7,13 +7,12 @@
 #define CHAINS(OP) OP(0) OP(1) OP(2) OP(3) OP(4) OP(5) OP(6) OP(7) OP(8) OP(9) OP(10) OP(11)
 // The empty asm takes every accumulator as input and output, so the compiler can neither drop nor merge the chains:
 // the work is kept without a result, and each function returns 0 (−1 from emo_peak_loop means "not on this CPU").
-// It also takes b, so a product of the two operands (vpmaddwd) cannot be hoisted out of the loop as a constant.
-#define KEEP() __asm__ volatile("" : "+v"(b), "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5), "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11))
-// NAME(n): n iterations of STEP(k) on the 12 accumulators a0..a11 of type T (starting at INIT), with operands b and
-// c of type TB (both OPERAND).
+#define KEEP() __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5), "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11))
+// NAME(n): n iterations of STEP(k) on the 12 accumulators a0..a11 of type T (starting at INIT), with the operand b
+// of type TB (OPERAND).
 #define PEAK(NAME, TARGET, T, INIT, TB, OPERAND, STEP)                                                                \
     TARGET static float NAME(long n) {                                                                                \
-        TB b = OPERAND, c = OPERAND;                                                                                  \
+        TB b = OPERAND;                                                                                               \
         T a0 = INIT, a1 = INIT, a2 = INIT, a3 = INIT, a4 = INIT, a5 = INIT, a6 = INIT, a7 = INIT, a8 = INIT, a9 = INIT, \
           a10 = INIT, a11 = INIT;                                                                                     \
         for (long i = 0; i < n; i++) { CHAINS(STEP) KEEP(); }                                                         \
@@ -22,11 +21,11 @@
 
 // One instruction per chain and step. vpmaddwd's chain feeds each result back as the next input (the kernel adds
 // its results with vpaddd, but a loop of both would be bounded by whichever issues slower, not by vpmaddwd).
-#define FMA(k) a##k = _mm512_fmadd_ps(a##k, b, c);
-#define FMA_YMM(k) a##k = _mm256_fmadd_ps(a##k, b, c);
-#define VNNI(k) a##k = _mm512_dpbusd_epi32(a##k, b, c);
-#define MADDWD(k) a##k = _mm256_madd_epi16(a##k, c);
-#define BF16(k) a##k = _mm512_dpbf16_ps(a##k, b, c);
+#define FMA(k) a##k = _mm512_fmadd_ps(a##k, b, b);
+#define FMA_YMM(k) a##k = _mm256_fmadd_ps(a##k, b, b);
+#define VNNI(k) a##k = _mm512_dpbusd_epi32(a##k, b, b);
+#define MADDWD(k) a##k = _mm256_madd_epi16(a##k, b);
+#define BF16(k) a##k = _mm512_dpbf16_ps(a##k, b, b);
 
 // Operands that keep every chain finite: x * 0.5 + 0.5 stays at 1; vpmaddwd of (2, 0) with ones stays (2, 0); the
 // other integer sums wrap harmlessly.

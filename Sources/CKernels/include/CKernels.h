@@ -74,7 +74,7 @@ void emo_dequantize(int isa, void *accOut, ptrdiff_t rows, ptrdiff_t cols, ptrdi
                     const float *colScale, const float *bias, const float *residual, int relu);
 
 // ---- Peak throughput loops (peak.c) ----
-// Runs 12 x `iterations` instructions of one kind in 12 independent chains (vpmaddwd ymm: each with a vpaddd);
+// Runs 12 x `iterations` instructions of one kind in 12 independent chains;
 // returns -1 without running when the CPU lacks it. Multiply-adds per instruction: FMA zmm 16, FMA ymm 8,
 // vpdpbusd zmm 64, vpmaddwd ymm 16, vdpbf16ps zmm 32.
 enum { EMO_PEAK_FMA_ZMM = 0, EMO_PEAK_FMA_YMM = 1, EMO_PEAK_VPDPBUSD_ZMM = 2, EMO_PEAK_VPMADDWD_YMM = 3, EMO_PEAK_VDPBF16PS_ZMM = 4 };
