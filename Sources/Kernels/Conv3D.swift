@@ -77,11 +77,18 @@ public final class Conv3D: @unchecked Sendable {
         return 2 * Double(o.positions) * Double(geometry.k) * Double(geometry.outChannels)
     }
 
-    /// Tile height and tile count for `rows` output rows shared by `workers` workers.
-    func tiling(rows: Int, workers: Int) -> (tileRows: Int, tiles: Int) {
+    /// The tile height before evening out: as many rows as keep one K block of A in L2 (the GEMM walks K in blocks of
+    /// `PackedGEMM.kc`, so what must stay in L2 is tileRows × min(K, kc)), a multiple of the micro-kernel's rows.
+    static func baseTileRows(k: Int) -> Int {
         let mr = PackedGEMM.mr
-        // The GEMM walks K in blocks of `PackedGEMM.kc`, so what must stay in L2 is one block: tileRows × min(K, kc).
-        var tileRows = min(Self.maxTileRows, max(Self.minTileRows, Self.tileFloats / min(geometry.k, PackedGEMM.kc) / mr * mr))
+        return min(maxTileRows, max(minTileRows, tileFloats / min(k, PackedGEMM.kc) / mr * mr))
+    }
+
+    /// Tile height and tile count for `rows` output rows shared by `workers` workers (at most one per row: more would
+    /// idle, and a huge count would overflow the arithmetic).
+    func tiling(rows: Int, workers: Int) -> (tileRows: Int, tiles: Int) {
+        let mr = PackedGEMM.mr, workers = max(1, min(workers, rows))
+        var tileRows = Self.baseTileRows(k: geometry.k)
         var tiles = (rows + tileRows - 1) / tileRows
         if workers > 1 && tiles % workers != 0 && tiles < 8 * workers {
             // Few tiles: even them out so no worker idles at the end.

@@ -112,7 +112,7 @@ public enum KernelHarness {
     public static func run(repeats: Int, rows: Int = 3136, k: Int = 576, n: Int = 144) -> [Report] {
         var reports: [Report] = []
         // Row tiles as the convolutions use them (`Conv3D.tiling`: one K block of A stays in L2).
-        let tileRows = min(Conv3D.maxTileRows, max(Conv3D.minTileRows, Conv3D.tileFloats / min(k, PackedGEMM.kc) / PackedGEMM.mr * PackedGEMM.mr))
+        let tileRows = Conv3D.baseTileRows(k: k)
         let macs = Double(rows) * Double(k) * Double(n)
         let checkRows = min(rows, 250)   // the scalar references run on the first rows (250: a partial 12-row tile)
         var noise = Noise(state: 42)

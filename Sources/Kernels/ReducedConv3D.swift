@@ -112,7 +112,7 @@ public final class ReducedConv3D: @unchecked Sendable {   // immutable after ini
         guard let o = outputShape(s) else { preconditionFailure("\(geometry) cannot take input \(s)") }
         let g = geometry, cout = g.outChannels, cin = g.inChannels, cs = channelStride, eb = elementBytes
         let rows = o.positions, inRows = s.positions
-        let workers0 = max(1, threads)
+        let workers0 = max(1, min(threads, max(rows, inRows)))   // more would idle (and overflow the chunk arithmetic)
 
         // 1. Convert the input (and, for int8, find each clip's scale), split over the workers by rows.
         let xq = UnsafeMutableRawPointer(converted.reserve((convertedBytes(s) + 3) / 4))
@@ -168,7 +168,7 @@ public final class ReducedConv3D: @unchecked Sendable {   // immutable after ini
                 let csp = cscale.baseAddress!, wsp = wscale.baseAddress!
                 Parallelism.forEachIndex(tiles.count, workers: workers) { worker, tile in
                     let patches = buffers + worker * perWorker, edge = patches + patchBytes
-                    // One GEMM call of this precision: A at byte offset `aRow` rows into the converted input or patches.
+                    // One GEMM call of this precision: A (`a`, row stride `lda` elements) from the converted input or patches.
                     func gemm(_ m: Int, _ a: UnsafeRawPointer, _ lda: Int, depth: Int, kOffset: Int, _ c: UnsafeMutablePointer<Float>, accumulate: Bool) {
                         if int8 {
                             emo_gemm_u8s8_packed(isa, m, cout, depth, a.assumingMemoryBound(to: UInt8.self), lda,
@@ -215,7 +215,6 @@ public final class ReducedConv3D: @unchecked Sendable {   // immutable after ini
                 }
             }
         }
-        _ = cin
         return o
     }
 }

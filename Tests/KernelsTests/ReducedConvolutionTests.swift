@@ -16,7 +16,7 @@ struct ReducedConvolutionTests {
         Case(n: 2, cin: 16, cout: 33, t: 3, h: 5, w: 4, kernel: [3, 1, 1], stride: [2, 1, 1], padding: [1, 0, 0]),    // strided temporal
         Case(n: 2, cin: 6, cout: 7, t: 3, h: 5, w: 3, kernel: [1, 1, 1], stride: [1, 1, 1], padding: [0, 0, 0]),      // pointwise
         Case(n: 2, cin: 9, cout: 20, t: 4, h: 6, w: 5, kernel: [1, 1, 1], stride: [2, 2, 2], padding: [0, 0, 0]),     // downsample
-        Case(n: 1, cin: 64, cout: 40, t: 2, h: 9, w: 8, kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1]),    // K > one int8 block? (576)
+        Case(n: 1, cin: 64, cout: 40, t: 2, h: 9, w: 8, kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1]),    // K = 576 (the layer1 spatial shape)
         Case(n: 3, cin: 3, cout: 4, t: 5, h: 6, w: 5, kernel: [3, 3, 3], stride: [2, 1, 2], padding: [1, 1, 0]),
     ]
 
