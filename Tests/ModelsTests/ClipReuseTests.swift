@@ -78,9 +78,10 @@ struct ClipReuseTests {
     @Test("int8 never shares positions between clips (each clip has its own scale): batches give what clips alone give")
     func int8Clips() throws {
         let model = R2Plus1D18(SyntheticTSAV.visual, precision: .int8)
-        let keys = Self.slidingKeys(40...43) + Self.slidingKeys(40...40)   // a clip repeated in the batch
+        // Clips 40 and 44 in one batch share 7 frames (16, 20, …, 40); a clip repeated in the batch.
+        let keys = Self.slidingKeys(40...44) + Self.slidingKeys(40...40)
         let reuse = ClipReuse()
-        let batched = try run(model, keys, batch: 5, reuse: reuse)
+        let batched = try run(model, keys, batch: 6, reuse: reuse)
         let alone = try run(model, keys, batch: 1, reuse: nil)
         #expect(Self.bitIdentical(batched, alone))
     }
