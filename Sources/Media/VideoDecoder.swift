@@ -27,6 +27,15 @@ public struct VideoInfo: Sendable {
     public let hasAudio: Bool
     /// Presentation time of the stream's first frame in seconds, as the container declares it.
     public let startTime: Double?
+
+    /// The frame count the container declares, else duration × frame rate when both are sane (a container may
+    /// declare anything); nil when neither is known. Nothing is decoded.
+    public var estimatedFrameCount: Int? {
+        if let n = declaredFrameCount { return n }
+        guard let estimate = duration.map({ ($0 * frameRate).rounded() }), estimate.isFinite, estimate >= 0, estimate < 1e12
+        else { return nil }
+        return Int(estimate)
+    }
 }
 
 /// Streaming video decoder: one `VideoFrame` per decoded frame, never the whole video in memory.

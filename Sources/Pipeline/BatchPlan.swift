@@ -87,8 +87,7 @@ public enum BatchPlan {
         case .cropFolder:
             return (try? ImageSequence(folder: item.path, frameRate: frameRate))?.frameCount
         case .video:
-            guard let info = (try? VideoDecoder(path: item.path))?.info else { return nil }
-            return info.declaredFrameCount ?? info.duration.map { Int(($0 * info.frameRate).rounded()) }
+            return (try? VideoDecoder(path: item.path))?.info.estimatedFrameCount
         }
     }
 }

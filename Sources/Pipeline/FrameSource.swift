@@ -59,13 +59,7 @@ public final class VideoFaceSource: FrameSource {
             + (i.duration.map { String(format: ", %.1f s", $0) } ?? "") + (i.hasAudio ? ", with audio" : ", no audio")
     }
 
-    public var expectedFrames: Int? {
-        if let n = decoder.info.declaredFrameCount { return n }
-        // Duration × rate, when both are sane (a container may declare anything).
-        guard let estimate = decoder.info.duration.map({ ($0 * decoder.info.frameRate).rounded() }),
-              estimate.isFinite, estimate >= 0, estimate < 1e12 else { return nil }
-        return Int(estimate)
-    }
+    public var expectedFrames: Int? { decoder.info.estimatedFrameCount }
 
     public func next(timings: StageTimings) throws -> SourceFrame? {
         let t0 = DispatchTime.now()

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Media
 
 /// A piped video input (`-`, standard input, or a FIFO) copied to a temporary file, for a protocol that must read the
@@ -44,15 +45,9 @@ final class PipeSpool {
                     if errno == EINTR { continue }
                     throw PipelineError(input, "cannot be read: \(String(cString: strerror(errno)))", remedy: "check what writes to it")
                 }
-                var done = 0
-                while done < n {
-                    let w = write(out, buffer + done, n - done)
-                    if w < 0 {
-                        if errno == EINTR { continue }
-                        throw PipelineError(input, "cannot be copied to \(dir): \(String(cString: strerror(errno)))",
-                                            remedy: "free space there or set TMPDIR to a larger folder, or use --protocol clean, which reads a pipe once")
-                    }
-                    done += w
+                if let code = writeAll(out, UnsafeRawBufferPointer(start: buffer, count: n)) {
+                    throw PipelineError(input, "cannot be copied to \(dir): \(String(cString: strerror(code)))",
+                                        remedy: "free space there or set TMPDIR to a larger folder, or use --protocol clean, which reads a pipe once")
                 }
             }
         } catch {
