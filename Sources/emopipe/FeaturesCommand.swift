@@ -42,6 +42,7 @@ struct Features: ParsableCommand {
     }
 
     func run() throws {
+        try KernelDispatch.checkEnvironment()
         let tsav = try ModelLocator.backbones(file: backbones, folder: folder)
         let input = try PipelineInput.open(self.input, options: InputOptions(audio: audio, timestamps: timestamps, frameRate: fps, subject: subject,
                                                                              rules: .named(rules)),

@@ -30,9 +30,13 @@ struct BenchCommandTests {
         #expect(r.stdoutText.contains("kernels forced by EMOPIPE_KERNELS=avx2: fp32 avx2"))
     }
 
-    @Test("An unknown EMOPIPE_KERNELS value is one line on stderr naming the variable and the fix, exit 1")
-    func badEnvironment() throws {
-        let r = try runCommand(TestPaths.emopipeBinary.path, ["bench", "--kernels"], environment: ["EMOPIPE_KERNELS": "sse9"])
+    /// Every command that runs the backbones checks the variable before any work (here before it would miss the
+    /// model folder).
+    @Test("An unknown EMOPIPE_KERNELS value is one line on stderr naming the variable and the fix, exit 1",
+          arguments: [["bench", "--kernels"], ["features", TestPaths.fixture("media/25fps.mp4"), "--model", "/nonexistent", "-o", "/dev/null"],
+                      ["run", TestPaths.fixture("media/25fps.mp4"), "--model", "/nonexistent"]])
+    func badEnvironment(arguments: [String]) throws {
+        let r = try runCommand(TestPaths.emopipeBinary.path, arguments, environment: ["EMOPIPE_KERNELS": "sse9"])
         #expect(r.status == 1)
         #expect(!r.crashed)
         let lines = r.stderr.split(separator: "\n")
