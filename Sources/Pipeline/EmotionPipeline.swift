@@ -125,6 +125,7 @@ public final class EmotionPipeline {
         // Audio of the current head batch: spectrograms (step 1 done) and silent rows.
         var spectrograms: [Spectrogram] = [], spectrogramRows: [Int] = [], silentRows: [Int] = []
         var window: [Float] = []
+        var silentSpectrogram: Spectrogram?   // the padded protocols' silent window, computed once
         // Frames computed but not written (the official protocol's end-time line).
         var withoutRow = Set<Int>()
         func emitRow(_ row: FrameOutput) throws { if !withoutRow.contains(row.frame) { try emit(row) } }
@@ -192,9 +193,12 @@ public final class EmotionPipeline {
                 silentRows.append(row)
             case .silence:
                 // Padded like the others: the spectrogram of 45599 zeros, as the official loader reads a missing wav.
-                window.removeAll(keepingCapacity: true)
-                window.append(contentsOf: repeatElement(0, count: AudioWindow.minimumLength))
-                try timings.measure(.audio) { spectrograms.append(try features.spectrogram(of: window)) }
+                if silentSpectrogram == nil {
+                    try timings.measure(.audio) {
+                        silentSpectrogram = try features.spectrogram(of: [Float](repeating: 0, count: AudioWindow.minimumLength))
+                    }
+                }
+                spectrograms.append(silentSpectrogram!)
                 spectrogramRows.append(row)
             case .samples(let range):
                 try timings.measure(.audio) {
