@@ -183,11 +183,8 @@ public final class R2Plus1D18: @unchecked Sendable {
         // Each convolution in this network's precision (optionally only some output rows).
         func conv(_ c: Conv3D, _ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
                   residual: UnsafePointer<Float>? = nil, relu: Bool, rows: [Range<Int>]? = nil) -> ActivationShape {
-            if let r = reduced[c] {
-                return r.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, converted: ws.converted,
-                                 threads: threads, rows: rows)
-            }
-            return c.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, threads: threads, rows: rows)
+            reduced.forward(c, x, s, into: y, residual: residual, relu: relu, scratch: scratch, converted: ws.converted,
+                            threads: threads, rows: rows)
         }
         if let reuse, frameKeys != nil { reuse.prepare(t: t, h: h, w: w, precision: precision) }
         /// A convolution of the reuse zone (stem and layer1: `zone` is its index, `radius` its output's temporal

@@ -112,10 +112,8 @@ public final class ResNet18: @unchecked Sendable {
         // Each convolution in this network's precision.
         func conv(_ c: Conv3D, _ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
                   residual: UnsafePointer<Float>? = nil, relu: Bool) -> ActivationShape {
-            if let r = reduced[c] {
-                return r.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, converted: ws.converted, threads: threads)
-            }
-            return c.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, threads: threads)
+            reduced.forward(c, x, s, into: y, residual: residual, relu: relu, scratch: scratch, converted: ws.converted,
+                            threads: threads)
         }
         s = conv(conv1, x, s, into: tmp, relu: true)
         s = Pooling.maxPool2D(tmp, s, kernel: 3, stride: 2, padding: 1, into: cur)

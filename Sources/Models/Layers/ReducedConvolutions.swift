@@ -26,4 +26,16 @@ struct ReducedConvolutions: Sendable {
 
     /// The converted form of `conv`, or nil when it runs in fp32.
     subscript(_ conv: Conv3D) -> ReducedConv3D? { byConvolution[ObjectIdentifier(conv)] }
+
+    /// `conv` in this precision: its converted form when it has one (the input converted into `converted`), else
+    /// fp32. Same contract as `Conv3D.forward`.
+    func forward(_ conv: Conv3D, _ x: UnsafePointer<Float>, _ s: ActivationShape, into y: UnsafeMutablePointer<Float>,
+                 residual: UnsafePointer<Float>?, relu: Bool, scratch: ScratchBuffer, converted: ScratchBuffer, threads: Int,
+                 rows: [Range<Int>]? = nil) -> ActivationShape {
+        if let r = self[conv] {
+            return r.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, converted: converted,
+                             threads: threads, rows: rows)
+        }
+        return conv.forward(x, s, into: y, residual: residual, relu: relu, scratch: scratch, threads: threads, rows: rows)
+    }
 }
