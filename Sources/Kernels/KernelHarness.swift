@@ -256,18 +256,15 @@ public enum KernelHarness {
     }
 
     /// int8 weights (K, N) row-major → the packed layout of `emo_gemm_u8s8_packed` (K a multiple of 4).
-    public static func packInt8(_ w: [Int8], k: Int, n: Int) -> [Int8] {
-        let panels = (n + 31) / 32
-        var out = [Int8](repeating: 0, count: panels * k * 32)
-        for kk in 0..<k { for j in 0..<n { out[(((j / 32) * (k / 4) + kk / 4) * 32 + j % 32) * 4 + kk % 4] = w[kk * n + j] } }
-        return out
-    }
+    public static func packInt8(_ w: [Int8], k: Int, n: Int) -> [Int8] { packGrouped(w, k: k, n: n, group: 4) }
 
     /// bf16 weights (K, N) row-major → the packed layout of `emo_gemm_bf16_packed` (K even).
-    public static func packBF16(_ w: [UInt16], k: Int, n: Int) -> [UInt16] {
-        let panels = (n + 31) / 32
-        var out = [UInt16](repeating: 0, count: panels * k * 32)
-        for kk in 0..<k { for j in 0..<n { out[(((j / 32) * (k / 2) + kk / 2) * 32 + j % 32) * 2 + kk % 2] = w[kk * n + j] } }
+    public static func packBF16(_ w: [UInt16], k: Int, n: Int) -> [UInt16] { packGrouped(w, k: k, n: n, group: 2) }
+
+    /// Packed as `ReducedConv3D` packs its weights (`ReducedConv3D.packedIndex`).
+    static func packGrouped<T: FixedWidthInteger>(_ w: [T], k: Int, n: Int, group: Int) -> [T] {
+        var out = [T](repeating: 0, count: (n + 31) / 32 * k * 32)
+        for kk in 0..<k { for j in 0..<n { out[ReducedConv3D.packedIndex(kk, j, kGroups: k / group, group: group)] = w[kk * n + j] } }
         return out
     }
 }

@@ -51,10 +51,7 @@ public final class ReducedConv3D: @unchecked Sendable {   // immutable after ini
         let wp = conv.packedWeight.pointer
         func w(_ tap: Int, _ c: Int, _ co: Int) -> Float { wp[((co / PackedGEMM.nr) * g.k + tap * cin + c) * PackedGEMM.nr + co % PackedGEMM.nr] }
         let kGroups = kPadded / group
-        // Packed index of (kk, co), kk over the padded K: panel, group of kk, column in panel, position in group.
-        func index(_ kk: Int, _ co: Int) -> Int {
-            (((co / PackedGEMM.nr) * kGroups + kk / group) * PackedGEMM.nr + co % PackedGEMM.nr) * group + kk % group
-        }
+        func index(_ kk: Int, _ co: Int) -> Int { Self.packedIndex(kk, co, kGroups: kGroups, group: group) }
         var scales = [Float](repeating: 1, count: cout)
         if precision == .int8 {
             let q = packed.assumingMemoryBound(to: Int8.self)
@@ -96,6 +93,13 @@ public final class ReducedConv3D: @unchecked Sendable {   // immutable after ini
 
     public func outputShape(_ s: ActivationShape) -> ActivationShape? { tilingSource.outputShape(s) }
     public func flops(_ s: ActivationShape) -> Double { tilingSource.flops(s) }
+
+    /// Where element (kk, col) of a K × N weight matrix goes in the packed layout of the reduced-precision GEMMs
+    /// (`CKernels.h`): 32-column panels; in a panel, `kGroups` groups of `group` consecutive k (4 for int8, 2 for
+    /// bf16), each group the 32 columns' `group` values side by side.
+    public static func packedIndex(_ kk: Int, _ col: Int, kGroups: Int, group: Int) -> Int {
+        (((col / PackedGEMM.nr) * kGroups + kk / group) * PackedGEMM.nr + col % PackedGEMM.nr) * group + kk % group
+    }
 
     var elementBytes: Int { precision == .int8 ? 1 : 2 }
 
