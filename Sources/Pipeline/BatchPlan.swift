@@ -66,12 +66,16 @@ public enum BatchPlan {
         return items
     }
 
+    /// The names a crop folder's files go by: its own, then for Aff-Wild2's `<video>_left` / `<video>_right` (two
+    /// faces of one video) the video's.
+    static func stems(of name: String) -> [String] {
+        [name] + ["_left", "_right"].filter { name.hasSuffix($0) }.map { String(name.dropLast($0.count)) }
+    }
+
     /// The audio file of a crop folder: `<name>.*` in the audio folder, or the base video's for Aff-Wild2's
     /// `<video>_left` / `<video>_right`.
     static func audioFile(for name: String, in folder: String, files: [String]) -> String? {
-        var stems = [name]
-        for suffix in ["_left", "_right"] where name.hasSuffix(suffix) { stems.append(String(name.dropLast(suffix.count))) }
-        for stem in stems {
+        for stem in stems(of: name) {
             if let f = files.first(where: { !$0.hasPrefix(".") && ($0 as NSString).deletingPathExtension == stem }) {
                 return (folder as NSString).appendingPathComponent(f)
             }

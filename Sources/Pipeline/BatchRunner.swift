@@ -140,9 +140,7 @@ public final class BatchRunner {
 
     /// `<name>_video_ts.txt` in `folder`, or the base video's for Aff-Wild2's `<video>_left` / `<video>_right`.
     static func timestampsFile(for name: String, in folder: String) -> String? {
-        var stems = [name]
-        for suffix in ["_left", "_right"] where name.hasSuffix(suffix) { stems.append(String(name.dropLast(suffix.count))) }
-        return stems.map { (folder as NSString).appendingPathComponent("\($0)_video_ts.txt") }.first { FileManager.default.fileExists(atPath: $0) }
+        BatchPlan.stems(of: name).map { (folder as NSString).appendingPathComponent("\($0)_video_ts.txt") }.first { FileManager.default.fileExists(atPath: $0) }
     }
 
     /// One input to its output file (or files: one per head): written completely, or not at all.
