@@ -97,6 +97,14 @@ public struct MatroskaTimestamps: Sendable, Equatable {
                                  fix: VideoDecoder.damagedTimestampsFix)
             }
         }
+        // A duration is a length, not a time: only its size is checked.
+        func checkedDuration(_ d: Int64, _ s: Int32, frame: Int) throws {
+            let seconds = Double(d) * av_q2d(input.stream(s).pointee.time_base)
+            guard seconds.isFinite, seconds <= VideoDecoder.maxTimestamp else {
+                throw MediaError(.decodeFailed, path, "frame \(frame) is stamped to last \(seconds) s, beyond any real video",
+                                 fix: VideoDecoder.damagedTimestampsFix)
+            }
+        }
         guard let packet = av_packet_alloc() else { throw MediaError(.decodeFailed, path, "out of memory") }
         var p: UnsafeMutablePointer<AVPacket>? = packet
         defer { av_packet_free(&p) }
@@ -110,7 +118,7 @@ public struct MatroskaTimestamps: Sendable, Equatable {
                 try checked(t, s) { "frame \(video.count + 1)" }
                 if firstVideoSeconds == nil { firstVideoSeconds = Double(t) * av_q2d(input.stream(s).pointee.time_base) }
                 let duration = max(0, packet.pointee.duration)
-                try checked(duration, s) { "frame \(video.count + 1)'s duration" }
+                try checkedDuration(duration, s, frame: video.count + 1)
                 video.append((nanoseconds(t, s), nanoseconds(duration, s)))
             } else if s == ai {
                 try checked(t, s) { "an audio packet" }
