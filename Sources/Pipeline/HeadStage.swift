@@ -90,10 +90,11 @@ final class HeadStage {
 
     /// Per-channel maxima of `rows` layer4 rows: the values `Pooling.globalMax` gives for the same activations
     /// (it compares positions 0…48 in order, starting from −∞, with `max`).
-    static func channelMaxima(_ layer4: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+    static func channelMaxima(_ layer4: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>,
+                              rowStride: Int = audioFeatureWidth) {
         let c = audioFeatureWidth, positions = layer4Positions
         for r in 0..<rows {
-            let src = layer4 + r * c * positions, dst = out + r * c
+            let src = layer4 + r * c * positions, dst = out + r * rowStride
             for ch in 0..<c {
                 var m = -Float.infinity
                 let p = src + ch * positions

@@ -149,12 +149,12 @@ public final class ReplayedFeatures: FeatureExtractor {
 
     /// The per-channel maxima (512) of `layer4`'s rows (25088: 512 channels × 49 positions, channel-major).
     public init(maxPooledFrom layer4: ReplayedFeatures) {
-        precondition(layer4.visualWidth == 512 * 49, "max pooling needs the 25088-wide layer4 rows")
+        precondition(layer4.visualWidth == HeadStage.layer4Width, "max pooling needs the 25088-wide layer4 rows")
         self.source = layer4.source
         self.layer4 = layer4
     }
 
-    public var visualWidth: Int { layer4 == nil ? source.visualWidth : 512 }
+    public var visualWidth: Int { layer4 == nil ? source.visualWidth : audioFeatureWidth }
     public var clipBatch: Int { source.clipBatch }
 
     public func visualFeatures(of clips: [[[UInt8]?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
@@ -171,17 +171,9 @@ public final class ReplayedFeatures: FeatureExtractor {
     /// Per-channel maxima of `n` layer4 rows that `fill` writes (packed, 25088 floats each): 512 floats to each row.
     private static func maxPooled(_ n: Int, into rows: UnsafeMutablePointer<Float>, rowStride: Int,
                                   _ fill: (UnsafeMutablePointer<Float>) throws -> Void) throws {
-        let width = 512 * 49
-        var full = [Float](repeating: 0, count: n * width)
+        var full = [Float](repeating: 0, count: n * HeadStage.layer4Width)
         try full.withUnsafeMutableBufferPointer { try fill($0.baseAddress!) }
-        for i in 0..<n {
-            for c in 0..<512 {
-                let base = i * width + c * 49
-                var m = full[base]
-                for q in 1..<49 { m = max(m, full[base + q]) }
-                rows[i * rowStride + c] = m
-            }
-        }
+        full.withUnsafeBufferPointer { HeadStage.channelMaxima($0.baseAddress!, rows: n, into: rows, rowStride: rowStride) }
     }
 
     public func visualFeatures(of clips: [[[UInt8]?]], frames: [[Int?]], into rows: UnsafeMutablePointer<Float>, rowStride: Int) throws {
