@@ -142,12 +142,14 @@ public final class EmotionPipeline {
             pendingFrames.removeAll(keepingCapacity: true)
         }
 
-        func addVisual(_ frames: [Int?], row: Int) throws {
+        /// Queues a clip for the backbone, or, with no face in any of its frames, writes the black clip's features
+        /// (computed once). Returns whether the clip was black.
+        @discardableResult
+        func addVisual(_ frames: [Int?], row: Int) throws -> Bool {
             let clipCrops = frames.map(crop)
             if clipCrops.allSatisfy({ $0 == nil }) {
-                // No face in any of its frames: the black clip's features (computed once), not the backbone.
                 try run.copyBlackClip(to: row, from: features, timings: timings)
-                return
+                return true
             }
             if !pending.isEmpty && (pending.count == features.clipBatch || row != pendingRow + pending.count * clips) {
                 try flushVisual()
@@ -155,6 +157,13 @@ public final class EmotionPipeline {
             if pending.isEmpty { pendingRow = row }
             pending.append(clipCrops)
             pendingFrames.append(frames)
+            return false
+        }
+
+        /// The clip ending on frame f computed now (black or through the backbone), and counted.
+        func computeClip(_ frames: [Int?], row: Int, frame f: Int) throws {
+            if try addVisual(frames, row: row) { counts.black += 1 } else { counts.computed += 1 }
+            computedClips.append((f, row))
         }
 
         /// The clip of a frame of the input: computed (or black), or left for interpolation under a clip stride.
@@ -163,9 +172,7 @@ public final class EmotionPipeline {
             let batchFrames = plan.framesPerHeadBatch
             let f = clip.frame
             if clipStride == 1 || (f - 1) % clipStride == 0 || f % batchFrames == 0 || (f - 1) % batchFrames == 0 {
-                if clip.frames.map(crop).allSatisfy({ $0 == nil }) { counts.black += 1 } else { counts.computed += 1 }
-                try addVisual(clip.frames, row: clip.row)
-                computedClips.append((f, clip.row))
+                try computeClip(clip.frames, row: clip.row, frame: f)
             } else {
                 skippedClips.append((f, clip.row))
             }
@@ -211,11 +218,7 @@ public final class EmotionPipeline {
 
         func runHead(_ batch: HeadBatch) throws {
             for p in batch.pastEnd {
-                if p.frames.allSatisfy({ $0 == nil }) {
-                    try run.copyBlackClip(to: p.row, from: features, timings: timings)
-                } else {
-                    try addVisual(p.frames, row: p.row)
-                }
+                try addVisual(p.frames, row: p.row)
                 try addAudio(p.audio, row: p.row)
             }
             try flushVisual()
@@ -258,9 +261,7 @@ public final class EmotionPipeline {
             // The input's last clip is always computed (the skipped clips before it need a right neighbour).
             if let clip = lastClip, let skipped = skippedClips.last, skipped.frame == clip.frame {
                 skippedClips.removeLast()
-                if clip.frames.map(crop).allSatisfy({ $0 == nil }) { counts.black += 1 } else { counts.computed += 1 }
-                try addVisual(clip.frames, row: clip.row)
-                computedClips.append((clip.frame, clip.row))
+                try computeClip(clip.frames, row: clip.row, frame: clip.frame)
             }
             try runHead(last)
         }
