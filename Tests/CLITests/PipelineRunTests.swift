@@ -6,7 +6,15 @@ import TestSupport
 final class SyntheticModels: @unchecked Sendable {
     static let shared = SyntheticModels()
     private let lock = NSLock()
-    private let root = TestPaths.temporaryDirectory("emopipe-models")
+    private let root: URL = {
+        let dir = TestPaths.temporaryDirectory("emopipe-models")
+        SyntheticModels.cleanupPath = dir.path
+        atexit { if let path = SyntheticModels.cleanupPath { try? FileManager.default.removeItem(atPath: path) } }
+        return dir
+    }()
+    /// The folder removed when the test process exits: a few heads' weights are 1.7 GB, and each `make test` would
+    /// otherwise leave them in the temporary folder until the disk is full.
+    nonisolated(unsafe) static var cleanupPath: String?
     private var made: [String: String] = [:]
 
     func folder(head: String) throws -> String {
